@@ -1,0 +1,68 @@
+"""Settings, read from the environment (prefix ``AGORA_``) and from a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Good enough to sign tokens on a laptop, never in production: `Settings.check_servable`
+# refuses to serve with it outside development.
+DEVELOPMENT_JWT_SECRET = "agora-development-secret-do-not-use-in-production"  # noqa: S105
+
+
+class InsecureSettingsError(RuntimeError):
+    """The settings are not safe for the environment they claim to be."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AGORA_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    environment: Literal["development", "production"] = "development"
+
+    database_url: str = "sqlite+aiosqlite:///agora.db"
+    # Read-only GET requests are spread over these; empty means the primary serves reads.
+    database_replica_urls: list[str] = Field(default_factory=list)
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(
+        default=5.0, gt=0, description="seconds to wait for a connection"
+    )
+    db_pool_recycle: int = Field(default=1800, description="seconds; -1 keeps connections forever")
+    # Off by default: it costs a round trip per checkout. A connection found dead is instead
+    # invalidated with the rest of the pool and the request retried (see agora.db.session).
+    db_pool_pre_ping: bool = False
+    db_echo: bool = False
+    # Whole-transaction attempts for deadlocks, serialization failures and dropped connections.
+    db_transaction_attempts: int = Field(default=5, ge=1, le=20)
+
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_lifetime_seconds: int = Field(default=3600, ge=60)
+
+    # argon2id parameters (RFC 9106's second recommended option by default).
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    def check_servable(self) -> None:
+        """Raise when these settings must not serve traffic (default secret in production)."""
+        if self.environment == "development":
+            return
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEVELOPMENT_JWT_SECRET:
+            raise InsecureSettingsError(
+                "AGORA_JWT_SECRET is the development default; set a secret of your own "
+                "(at least 32 characters) before running with AGORA_ENVIRONMENT=production"
+            )
+        if len(secret) < 32:
+            raise InsecureSettingsError("AGORA_JWT_SECRET must be at least 32 characters long")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

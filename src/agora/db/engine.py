@@ -1,0 +1,94 @@
+"""Engines from settings: pool options per dialect, SQLite made transactional, read engines.
+
+Two kinds of engine come out of here:
+
+* the **primary** engine, for transactions that write. On SQLite every such transaction
+  starts with ``BEGIN IMMEDIATE``: SQLite ignores ``FOR UPDATE`` and Python's driver reads
+  outside any transaction, so without the write lock taken up front two concurrent
+  read-modify-write transactions both succeed and one update is lost.
+* **read** engines (the primary, or each replica), for requests that only read. They skip
+  the round trips a read does not need: on PostgreSQL the connection runs in autocommit
+  (no BEGIN, no COMMIT; every statement sees its own snapshot, exactly as it would under
+  READ COMMITTED anyway); on SQLite no BEGIN is sent. MariaDB starts its transaction
+  implicitly with the first statement at no cost, so it keeps the default.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+    from agora.config import Settings
+
+# Execution option read by the SQLite BEGIN hook: this connection only reads.
+READ_ONLY_OPTION = "agora_read_only"
+SQLITE_BUSY_TIMEOUT_SECONDS = 15.0
+
+
+def _is_sqlite_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def _engine_options(url: URL, settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {"echo": settings.db_echo, "pool_pre_ping": settings.db_pool_pre_ping}
+    if not _is_sqlite_memory(url):
+        options.update(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+            pool_recycle=settings.db_pool_recycle,
+        )
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        options["connect_args"] = {"server_settings": {"application_name": "agora"}}
+    elif backend in ("mysql", "mariadb"):
+        options["connect_args"] = {"charset": "utf8mb4"}
+    elif backend == "sqlite":
+        # sqlite3 waits this long for another writer's lock instead of failing at once.
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+    return options
+
+
+def _make_sqlite_transactional(engine: AsyncEngine, *, in_memory: bool) -> None:
+    """SQLAlchemy's documented recipe: take BEGIN away from sqlite3 and emit our own."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            # Readers and the single writer stop blocking each other.
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str | URL, settings: Settings) -> AsyncEngine:
+    parsed = make_url(url)
+    engine = create_async_engine(parsed, **_engine_options(parsed, settings))
+    if parsed.get_backend_name() == "sqlite":
+        _make_sqlite_transactional(engine, in_memory=_is_sqlite_memory(parsed))
+    return engine
+
+
+def read_only_view(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, configured for sessions that only read (see the module docstring)."""
+    backend = engine.dialect.name
+    if backend == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    if backend == "sqlite":
+        return engine.execution_options(**{READ_ONLY_OPTION: True})
+    return engine

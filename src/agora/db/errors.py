@@ -1,0 +1,122 @@
+"""What a driver error means, read the same way on every dialect.
+
+Drivers report a violated constraint or a deadlock each in their own words: asyncpg by
+SQLSTATE, MariaDB by error number and message, SQLite by message. This module is the only
+place that reads them; everything above it asks `violated_constraint` or `is_retryable`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+    from sqlalchemy.exc import IntegrityError
+
+ConstraintKind = Literal["unique", "foreign_key", "check", "not_null"]
+
+# PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available.
+_PG_RETRYABLE = frozenset({"40001", "40P01", "55P03"})
+_PG_CONSTRAINT_KINDS: dict[str, ConstraintKind] = {
+    "23505": "unique",
+    "23503": "foreign_key",
+    "23514": "check",
+    "23502": "not_null",
+}
+# MariaDB/MySQL: deadlock, lock wait timeout (rolls back only the statement, so the whole
+# transaction is redone), "record has changed since last read" (MariaDB snapshot isolation).
+_MYSQL_RETRYABLE = frozenset({1213, 1205, 1020})
+_MYSQL_CONSTRAINT_KINDS: dict[int, ConstraintKind] = {
+    1062: "unique",
+    1451: "foreign_key",
+    1452: "foreign_key",
+    3819: "check",
+    4025: "check",
+    1048: "not_null",
+}
+_SQLITE_RETRYABLE = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT"})
+
+_PG_NAME = re.compile(r'constraint "(?P<name>[^"]+)"')
+_MYSQL_KEY = re.compile(r"for key '(?:[^'.]+\.)?(?P<name>[^']+)'")
+_MYSQL_NAMED = re.compile(r"CONSTRAINT `(?P<name>[^`]+)`")
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?P<columns>.+)$")
+_SQLITE_CHECK = re.compile(r"CHECK constraint failed: (?P<name>\S+)")
+
+
+@dataclass(frozen=True, slots=True)
+class ConstraintViolation:
+    kind: ConstraintKind
+    # The constraint's name under the naming convention; None when the driver does not
+    # say (SQLite never names a violated foreign key).
+    name: str | None
+
+
+def _mysql_errno(error: DBAPIError) -> int | None:
+    args = getattr(error.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True when the transaction was rolled back by the database and can simply be redone."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    # MariaDB's errors carry a (generic) sqlstate too, so the error number is read first.
+    if (errno := _mysql_errno(error)) is not None:
+        return errno in _MYSQL_RETRYABLE
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _PG_RETRYABLE
+    return getattr(error.orig, "sqlite_errorname", None) in _SQLITE_RETRYABLE
+
+
+def _sqlite_unique_name(columns: str, metadata: MetaData) -> str | None:
+    """Map SQLite's "table.col, table.col" back to the unique constraint on those columns."""
+    qualified = [part.strip().split(".", 1) for part in columns.split(",")]
+    table = metadata.tables.get(qualified[0][0])
+    if table is None:
+        return None
+    wanted = [column for _, column in qualified]
+    for constraint in table.constraints:
+        names = [column.name for column in getattr(constraint, "columns", ())]
+        if names == wanted and constraint.name is not None:
+            return str(constraint.name)
+    for index in table.indexes:
+        if index.unique and [column.name for column in index.columns] == wanted:
+            return str(index.name)
+    return None
+
+
+def violated_constraint(error: IntegrityError, metadata: MetaData) -> ConstraintViolation | None:
+    """Which constraint an INSERT/UPDATE broke, or None when the error is not a violation."""
+    message = str(error.orig)
+    if (errno := _mysql_errno(error)) is not None:
+        kind = _MYSQL_CONSTRAINT_KINDS.get(errno)
+        if kind is None:
+            return None
+        match = _MYSQL_KEY.search(message) or _MYSQL_NAMED.search(message)
+        return ConstraintViolation(kind, match["name"] if match else None)
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is not None:
+        kind = _PG_CONSTRAINT_KINDS.get(sqlstate)
+        if kind is None:
+            return None
+        # asyncpg's own exception, chained by SQLAlchemy's adapter, names the constraint.
+        name = getattr(error.orig.__cause__, "constraint_name", None) if error.orig else None
+        if name is None and (match := _PG_NAME.search(message)):
+            name = match["name"]
+        return ConstraintViolation(kind, name)
+    if match := _SQLITE_UNIQUE.search(message):
+        return ConstraintViolation("unique", _sqlite_unique_name(match["columns"], metadata))
+    if "FOREIGN KEY constraint failed" in message:
+        return ConstraintViolation("foreign_key", None)
+    if match := _SQLITE_CHECK.search(message):
+        return ConstraintViolation("check", match["name"])
+    if "NOT NULL constraint failed" in message:
+        return ConstraintViolation("not_null", None)
+    return None

@@ -1,0 +1,160 @@
+"""The generic repository: statements in, rows out, one vocabulary for every feature.
+
+Method names follow advanced-alchemy's: `get`, `get_one_or_none`, `get_many`,
+`get_many_and_count`, `add`, `add_many`, `update`, `delete`, `exists`, `count`.
+Rows of soft-deletable models that are marked deleted are invisible unless a method is
+asked to include them. Every flush goes through `flush`, which turns constraint
+violations into the domain errors the subclass declares in `constraint_errors`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from agora.db.base import Base, SoftDeleteMixin
+from agora.db.errors import violated_constraint
+from agora.errors import Conflict, DomainError, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from sqlalchemy import Select
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import InstrumentedAttribute
+    from sqlalchemy.orm.interfaces import ORMOption
+
+ModelT = TypeVar("ModelT", bound=Base)
+RowT = TypeVar("RowT")
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult(Generic[RowT]):
+    items: Sequence[RowT]
+    total: int
+
+
+def text_search(text: str, *columns: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+    """Case-insensitive substring match on any of `columns`; ``%`` and ``_`` are literal."""
+    return or_(*(column.icontains(text, autoescape=True) for column in columns))
+
+
+async def paginate(
+    session: AsyncSession, statement: Select[Any], *, limit: int, offset: int
+) -> PageResult[Any]:
+    """One page of `statement` (which must be ordered) and the total row count.
+
+    The page is read first; the COUNT round trip is skipped when the page itself proves
+    the total (a short page that is not past the end).
+    """
+    items = (await session.execute(statement.limit(limit).offset(offset))).scalars().all()
+    if len(items) < limit and (items or offset == 0):
+        return PageResult(items, offset + len(items))
+    count = select(func.count()).select_from(statement.order_by(None).subquery())
+    return PageResult(items, (await session.execute(count)).scalar_one())
+
+
+class Repository(Generic[ModelT]):
+    """Data access for one model. Subclasses set `model` and add feature queries."""
+
+    model: type[ModelT]
+    # Constraint name (see the naming convention) -> the domain error it means.
+    constraint_errors: ClassVar[Mapping[str, Callable[[], DomainError]]] = {}
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _visible(self, include_deleted: bool) -> ColumnElement[bool] | None:
+        if include_deleted or not issubclass(self.model, SoftDeleteMixin):
+            return None
+        deleted_at: InstrumentedAttribute[Any] = self.model.deleted_at
+        return deleted_at.is_(None)
+
+    def select(self, *where: ColumnElement[bool], include_deleted: bool = False) -> Select[Any]:
+        statement = select(self.model).where(*where)
+        visible = self._visible(include_deleted)
+        return statement if visible is None else statement.where(visible)
+
+    async def get_one_or_none(
+        self,
+        *where: ColumnElement[bool],
+        options: Iterable[ORMOption] = (),
+        include_deleted: bool = False,
+    ) -> ModelT | None:
+        statement = self.select(*where, include_deleted=include_deleted).options(*options)
+        result: ModelT | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return result
+
+    async def get(
+        self, id_: Any, *, options: Iterable[ORMOption] = (), include_deleted: bool = False
+    ) -> ModelT:
+        """The row with primary key `id_`, or `NotFound`. Uses the identity map first."""
+        instance = await self.session.get(self.model, id_, options=list(options))
+        if instance is None or (
+            not include_deleted and isinstance(instance, SoftDeleteMixin) and instance.is_deleted
+        ):
+            raise NotFound(f"{self.model.__name__} not found.")
+        return instance
+
+    async def get_many(self, statement: Select[Any]) -> Sequence[ModelT]:
+        rows: Sequence[ModelT] = (await self.session.execute(statement)).scalars().all()
+        return rows
+
+    async def get_many_and_count(
+        self, statement: Select[Any], *, limit: int, offset: int
+    ) -> PageResult[ModelT]:
+        return await paginate(self.session, statement, limit=limit, offset=offset)
+
+    async def exists(self, *where: ColumnElement[bool], include_deleted: bool = False) -> bool:
+        statement = select(self.select(*where, include_deleted=include_deleted).exists())
+        return bool((await self.session.execute(statement)).scalar())
+
+    async def count(self, *where: ColumnElement[bool], include_deleted: bool = False) -> int:
+        inner = self.select(*where, include_deleted=include_deleted).subquery()
+        return (await self.session.execute(select(func.count()).select_from(inner))).scalar_one()
+
+    async def add(self, instance: ModelT) -> ModelT:
+        self.session.add(instance)
+        await self.flush()
+        return instance
+
+    async def add_many(self, instances: Iterable[ModelT]) -> list[ModelT]:
+        added = list(instances)
+        self.session.add_all(added)
+        await self.flush()
+        return added
+
+    async def update(self, instance: ModelT, changes: Mapping[str, Any]) -> ModelT:
+        for name, value in changes.items():
+            setattr(instance, name, value)
+        await self.flush()
+        return instance
+
+    async def delete(self, instance: ModelT) -> None:
+        """Soft-deletes when the model supports it, otherwise removes the row."""
+        if isinstance(instance, SoftDeleteMixin):
+            instance.mark_deleted()
+        else:
+            await self.session.delete(instance)
+        await self.flush()
+
+    async def flush(self) -> None:
+        try:
+            await self.session.flush()
+        except IntegrityError as error:
+            raise self._translate(error) from error
+
+    def _translate(self, error: IntegrityError) -> DomainError:
+        violation = violated_constraint(error, self.model.metadata)
+        if violation is not None and violation.name is not None:
+            translate = self.constraint_errors.get(violation.name)
+            if translate is not None:
+                return translate()
+        if violation is not None and violation.kind == "foreign_key":
+            return InvalidInput(
+                "The request refers to something that does not exist.", code="invalid_reference"
+            )
+        return Conflict("The change conflicts with existing data.", code="constraint_violation")
