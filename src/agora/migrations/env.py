@@ -1,0 +1,55 @@
+"""Alembic environment: async engines, batch mode on SQLite, every feature's models.
+
+Run through `agora db upgrade` (or `alembic` with the repository's alembic.ini). Code that
+already holds a connection passes it as ``config.attributes["connection"]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from alembic import context
+
+import agora.models  # noqa: F401  (registers every feature's tables on Base.metadata)
+from agora.config import get_settings
+from agora.db.base import Base
+from agora.db.engine import create_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+target_metadata = Base.metadata
+
+
+def run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite alters a table by copying it; batch mode writes migrations that way.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_migrations_with_new_engine() -> None:
+    settings = get_settings()
+    engine = create_engine(settings.database_url, settings)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(run_migrations)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run against a database")
+
+shared_connection = context.config.attributes.get("connection")
+if shared_connection is None:
+    asyncio.run(run_migrations_with_new_engine())
+else:
+    run_migrations(shared_connection)
