@@ -1,0 +1,119 @@
+"""Every error leaves as ``{"detail": ..., "code": ...}`` with the right status.
+
+Domain errors carry their own status and code. Validation errors keep FastAPI's list in
+``detail`` without echoing the offending input back (it may be a password). Database
+trouble the client can do nothing about but wait is a 503 with ``Retry-After``, never a
+500. Anything else is logged with its traceback and answered with a bare 500.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
+
+from agora.db.errors import is_retryable
+from agora.errors import DomainError, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+}
+_SAFE_CONTEXT_TYPES = (str, int, float, bool)
+
+
+def error_response(
+    status_code: int, detail: Any, code: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code, headers=headers)
+
+
+def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    return error_response(error.status_code, error.detail, error.code, error.headers)
+
+
+def _public_validation_error(error: dict[str, Any]) -> dict[str, Any]:
+    public = {"type": error["type"], "loc": list(error["loc"]), "msg": error["msg"]}
+    context = {
+        key: value
+        for key, value in (error.get("ctx") or {}).items()
+        if isinstance(value, _SAFE_CONTEXT_TYPES)
+    }
+    if context:
+        public["ctx"] = context
+    return public
+
+
+def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    detail = [_public_validation_error(item) for item in error.errors()]
+    return error_response(422, detail, "validation_error")
+
+
+def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    code = _HTTP_CODES.get(error.status_code, "http_error")
+    return error_response(error.status_code, error.detail, code, dict(error.headers or {}))
+
+
+def _pool_timeout(request: Request, error: Exception) -> JSONResponse:
+    logger.warning("no database connection free for %s %s", request.method, request.url.path)
+    busy = ServiceUnavailable("The service is busy; retry shortly.", code="database_busy")
+    return _domain_error(request, busy)
+
+
+def _database_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DBAPIError)
+    if isinstance(error, DataError):
+        # Input validation should have caught this first; answer as the client's error,
+        # but log it as ours.
+        logger.error(
+            "database refused a value for %s %s: %s", request.method, request.url.path, error.orig
+        )
+        return error_response(422, "A value in the request is out of range.", "invalid_value")
+    if is_retryable(error):
+        logger.warning("database conflict persisted after retries: %s", error.orig)
+        busy = ServiceUnavailable("The service is busy; retry shortly.", code="database_busy")
+        return _domain_error(request, busy)
+    if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+        return _database_unreachable(request, error)
+    logger.error("database error in %s %s", request.method, request.url.path, exc_info=error)
+    return _internal_error(request, error)
+
+
+def _database_unreachable(_request: Request, error: Exception) -> JSONResponse:
+    logger.error("database unavailable: %s", error)
+    down = ServiceUnavailable(
+        "The database is unavailable; retry shortly.", code="database_unavailable"
+    )
+    return error_response(down.status_code, down.detail, down.code, down.headers)
+
+
+def _internal_error(_request: Request, _error: Exception) -> JSONResponse:
+    # The server logs the traceback itself: Starlette re-raises after this response.
+    return error_response(500, "Internal server error.", "internal_error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(PoolTimeoutError, _pool_timeout)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(ConnectionError, _database_unreachable)
+    app.add_exception_handler(Exception, _internal_error)

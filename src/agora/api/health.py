@@ -1,0 +1,69 @@
+"""Liveness and readiness probes, outside the versioned API."""
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from agora.api.errors import error_response
+from agora.db.migrations import head_revision, recorded_revision
+from agora.db.session import Database
+
+# A probe that hangs is worse than one that fails: orchestrators time out anyway.
+READINESS_TIMEOUT_SECONDS = 2.0
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    revision: str
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    """200 while the process is up; says nothing about the database."""
+    return Health()
+
+
+async def _schema_revision(database: Database) -> str | None:
+    """The recorded migration; None when the database answers but was never migrated."""
+    try:
+        async with database.transaction(read_only=True) as session:
+            return await recorded_revision(session)
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise
+    # The version query failed: tell "no alembic_version table" from "no database".
+    async with database.transaction(read_only=True) as session:
+        await session.execute(text("SELECT 1"))
+    return None
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"description": "database unreachable or migrations not at head"}},
+)
+async def readyz(request: Request) -> Readiness | JSONResponse:
+    """200 when the database answers and its schema is at the latest migration."""
+    database: Database = request.app.state.database
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            revision = await _schema_revision(database)
+    except (DBAPIError, OSError, PoolTimeoutError, TimeoutError):
+        return error_response(503, "The database does not answer.", "database_unavailable")
+    head = head_revision()
+    if revision is None or revision != head:
+        detail = f"The database is at revision {revision}, the code expects {head}."
+        return error_response(503, detail, "migrations_pending")
+    return Readiness(revision=revision)

@@ -1,0 +1,48 @@
+"""The transaction boundary of an HTTP request.
+
+Every route of the API runs through `TransactionalRoute`: the endpoint, its dependencies
+and the serialization of its response happen inside one unit of work, which is
+**committed before the response is sent** and rolled back on any error. (A commit in the
+exit code of a yield-dependency would run after the client already got its 201: a client
+reading right after could miss the write, and a failed commit would go unreported.)
+
+Safe methods (GET, HEAD, OPTIONS) get a read-only session, which skips BEGIN/COMMIT
+where the database allows it and may be served by a read replica.
+
+A unit of work the database rolls back on its own (deadlock, serialization failure, a
+dead pooled connection) is run again from the start, request body included; see
+`agora.db.session.Database.run_in_transaction`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi.routing import APIRoute
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
+    from fastapi import Request, Response
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from agora.db.session import Database
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class TransactionalRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_in_transaction(request: Request) -> Response:
+            database: Database = request.app.state.database
+
+            async def attempt(session: AsyncSession) -> Response:
+                request.state.db_session = session
+                return await handle(request)
+
+            read_only = request.method in READ_ONLY_METHODS
+            return await database.run_in_transaction(attempt, read_only=read_only)
+
+        return handle_in_transaction

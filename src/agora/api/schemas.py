@@ -1,0 +1,76 @@
+"""Base classes for request and response bodies, and the shapes every feature shares."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from agora.db.types import MAX_ID
+
+ItemT = TypeVar("ItemT")
+
+# An id in a request body: out-of-range numbers are a 422 here, not a driver error later.
+EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, SecretStr):
+        return "\x00" in value.get_secret_value()
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+class InputModel(BaseModel):
+    """A request body: unknown fields are refused (422), never silently dropped or stored.
+
+    NUL characters are refused in every string: PostgreSQL cannot store them, and no
+    legitimate text contains one.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        if _contains_nul(value):
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class UpdateModel(InputModel):
+    """A partial update: only the fields the client sent are applied.
+
+    Fields default to None so they can be left out; an explicit ``null`` is accepted only
+    for the fields listed in `nullable_fields` (it clears them).
+    """
+
+    nullable_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _refuse_null_for_required_columns(self) -> UpdateModel:
+        for name in self.model_fields_set - self.nullable_fields:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class OutputModel(BaseModel):
+    """A response body, read from ORM objects' attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(OutputModel, Generic[ItemT]):
+    """An offset list: one page of items and the number of items in the whole list."""
+
+    items: list[ItemT]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,11 @@
+"""Bodies of the token endpoint."""
+
+from typing import Literal
+
+from agora.api.schemas import OutputModel
+
+
+class TokenResponse(OutputModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int

@@ -1,0 +1,59 @@
+"""The application factory: ``create_app(settings) -> FastAPI``."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from agora import __version__
+from agora.api import health
+from agora.api.errors import install_error_handlers
+from agora.auth import router as auth
+from agora.auth.passwords import PasswordHasher
+from agora.auth.tokens import TokenCodec
+from agora.config import Settings, get_settings
+from agora.db.session import Database
+from agora.users import router as users
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(auth.router)
+    router.include_router(users.router)
+    return router
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the app. Without `database`, the lifespan opens (and closes) the engines
+    described by `settings`; with one, the caller owns it (tests, embedding)."""
+    settings = settings or get_settings()
+    settings.check_servable()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if database is not None:
+            yield
+            return
+        app.state.database = Database.from_settings(settings)
+        try:
+            yield
+        finally:
+            await app.state.database.dispose()
+
+    app = FastAPI(
+        title="agora",
+        version=__version__,
+        summary="A community-marketplace API: accounts, blog, chat history, shop and wallet.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.password_hasher = PasswordHasher.from_settings(settings)
+    app.state.token_codec = TokenCodec.from_settings(settings)
+    if database is not None:
+        app.state.database = database
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    return app

@@ -1,0 +1,47 @@
+"""All SQL about users."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from sqlalchemy import or_
+
+from agora.db.repository import PageResult, Repository, text_search
+from agora.errors import Conflict, DomainError
+from agora.users.models import User
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+
+class UserRepository(Repository[User]):
+    model = User
+    constraint_errors: ClassVar[Mapping[str, Callable[[], DomainError]]] = {
+        "uq_users_email": lambda: Conflict("This email is already registered.", code="email_taken"),
+        "uq_users_username": lambda: Conflict("This username is taken.", code="username_taken"),
+    }
+
+    async def get_by_login(self, login: str) -> User | None:
+        """The account whose username or email is `login` (either is unique), deleted or not."""
+        normalized = login.strip().lower()
+        return await self.get_one_or_none(
+            or_(User.username == normalized, User.email == normalized), include_deleted=True
+        )
+
+    async def search(
+        self,
+        *,
+        text: str | None,
+        search_email: bool,
+        is_active: bool | None,
+        limit: int,
+        offset: int,
+    ) -> PageResult[User]:
+        """Users that are not deleted, oldest first, optionally filtered."""
+        statement = self.select().order_by(User.created_at, User.id)
+        if text is not None:
+            columns = (User.username, User.full_name, *((User.email,) if search_email else ()))
+            statement = statement.where(text_search(text, *columns))
+        if is_active is not None:
+            statement = statement.where(User.is_active.is_(is_active))
+        return await self.get_many_and_count(statement, limit=limit, offset=offset)

@@ -1,0 +1,91 @@
+"""HTTP endpoints for accounts (/users)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from agora.api.dependencies import CurrentUser, PasswordHasherDep, SessionDep
+from agora.api.params import Pagination, PathId, SearchText
+from agora.api.routing import TransactionalRoute
+from agora.api.schemas import Page
+from agora.users.models import User
+from agora.users.schemas import UserCreate, UserPrivate, UserPublic, UserUpdate
+from agora.users.service import UserService, can_see_private_view
+
+router = APIRouter(prefix="/users", tags=["users"], route_class=TransactionalRoute)
+
+
+def get_user_service(session: SessionDep, passwords: PasswordHasherDep) -> UserService:
+    return UserService(session, passwords)
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+
+
+def _view(actor: User, user: User) -> UserPrivate | UserPublic:
+    if can_see_private_view(actor, user):
+        return UserPrivate.model_validate(user)
+    return UserPublic.model_validate(user)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPrivate,
+    responses={409: {"description": "email_taken or username_taken"}},
+)
+async def register(data: UserCreate, users: UserServiceDep) -> User:
+    """Create an account. Email and username are stored lower-case."""
+    return await users.register(data)
+
+
+@router.get("/me", response_model=UserPrivate)
+async def read_me(user: CurrentUser) -> User:
+    return user
+
+
+@router.get("", response_model=Page[UserPrivate] | Page[UserPublic])
+async def list_users(
+    actor: CurrentUser,
+    users: UserServiceDep,
+    pagination: Pagination,
+    q: SearchText = None,
+    is_active: Annotated[bool | None, Query(description="Admins only.")] = None,
+) -> Page[UserPrivate] | Page[UserPublic]:
+    """Users that are not deleted, oldest first. Admins get private views and may search
+    emails and filter by `is_active`; everyone else gets public views."""
+    result = await users.search(
+        actor, text=q, is_active=is_active, limit=pagination.limit, offset=pagination.offset
+    )
+    page_type = Page[UserPrivate] if actor.is_superuser else Page[UserPublic]
+    return page_type.model_validate(pagination.page(result))
+
+
+@router.get("/{user_id}", response_model=UserPrivate | UserPublic)
+async def read_user(
+    user_id: PathId, actor: CurrentUser, users: UserServiceDep
+) -> UserPrivate | UserPublic:
+    """The private view for yourself and for admins, the public view otherwise."""
+    return _view(actor, await users.get(user_id))
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=UserPrivate,
+    responses={
+        403: {"description": "not yourself, or is_active without being an admin"},
+        409: {"description": "email_taken or username_taken"},
+    },
+)
+async def update_user(
+    user_id: PathId, data: UserUpdate, actor: CurrentUser, users: UserServiceDep
+) -> User:
+    """Change only the fields sent. A new password is hashed; admins may set `is_active`."""
+    return await users.update(actor, user_id, data)
+
+
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_user(user_id: PathId, actor: CurrentUser, users: UserServiceDep) -> Response:
+    """Soft delete: the account can no longer log in and disappears, its data is kept."""
+    await users.delete(actor, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,61 @@
+"""Request and response bodies for users. No schema here has a password or hash to give."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, EmailStr, Field, SecretStr, StringConstraints
+
+from agora.api.schemas import InputModel, OutputModel, UpdateModel
+from agora.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
+
+PASSWORD_MIN_LENGTH = 8
+# argon2 pre-hashes any length, but a cap keeps a megabyte "password" from being a DoS.
+PASSWORD_MAX_LENGTH = 128
+
+Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH), AfterValidator(str.lower)]
+# ASCII letters, digits, "_", "." and "-": no look-alike Unicode, no "@" (so a login
+# string is unambiguously an email or a username), stored lower-case.
+Username = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=USERNAME_MAX_LENGTH, pattern=r"^[A-Za-z0-9_.-]+$"),
+    AfterValidator(str.lower),
+]
+Password = Annotated[
+    SecretStr, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+]
+FullName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=FULL_NAME_MAX_LENGTH)
+]
+
+
+class UserCreate(InputModel):
+    email: Email
+    username: Username
+    password: Password
+    full_name: FullName | None = None
+
+
+class UserUpdate(UpdateModel):
+    nullable_fields: ClassVar[frozenset[str]] = frozenset({"full_name"})
+
+    email: Email | None = None
+    username: Username | None = None
+    password: Password | None = None
+    full_name: FullName | None = None
+    is_active: bool | None = Field(default=None, description="Admins only.")
+
+
+class UserPublic(OutputModel):
+    id: int
+    username: str
+    full_name: str | None
+    created_at: datetime
+
+
+class UserPrivate(UserPublic):
+    email: str
+    is_active: bool
+    is_superuser: bool
+    updated_at: datetime

@@ -1,0 +1,74 @@
+"""Business rules for accounts: who may see, change and delete which user."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agora.errors import Forbidden
+from agora.users.models import User
+from agora.users.repository import UserRepository
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from agora.auth.passwords import PasswordHasher
+    from agora.db.repository import PageResult
+    from agora.users.schemas import UserCreate, UserUpdate
+
+
+def can_see_private_view(actor: User, user: User) -> bool:
+    return actor.id == user.id or actor.is_superuser
+
+
+class UserService:
+    def __init__(self, session: AsyncSession, passwords: PasswordHasher) -> None:
+        self.users = UserRepository(session)
+        self.passwords = passwords
+
+    async def register(self, data: UserCreate, *, is_superuser: bool = False) -> User:
+        """A new active account; `email_taken`/`username_taken` when either is in use."""
+        user = User(
+            email=data.email,
+            username=data.username,
+            full_name=data.full_name,
+            hashed_password=await self.passwords.hash(data.password.get_secret_value()),
+            is_superuser=is_superuser,
+        )
+        return await self.users.add(user)
+
+    async def get(self, user_id: int) -> User:
+        return await self.users.get(user_id)
+
+    async def search(
+        self, actor: User, *, text: str | None, is_active: bool | None, limit: int, offset: int
+    ) -> PageResult[User]:
+        # Only admins may see or probe emails and account states.
+        if is_active is not None and not actor.is_superuser:
+            raise Forbidden("Only admins can filter users by is_active.")
+        return await self.users.search(
+            text=text,
+            search_email=actor.is_superuser,
+            is_active=is_active,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def update(self, actor: User, user_id: int, data: UserUpdate) -> User:
+        user = await self.users.get(user_id)
+        _ensure_can_manage(actor, user)
+        changes = data.changes()
+        if "is_active" in changes and not actor.is_superuser:
+            raise Forbidden("Only admins can activate or deactivate accounts.")
+        if (password := changes.pop("password", None)) is not None:
+            changes["hashed_password"] = await self.passwords.hash(password.get_secret_value())
+        return await self.users.update(user, changes)
+
+    async def delete(self, actor: User, user_id: int) -> None:
+        user = await self.users.get(user_id)
+        _ensure_can_manage(actor, user)
+        await self.users.delete(user)
+
+
+def _ensure_can_manage(actor: User, user: User) -> None:
+    if not can_see_private_view(actor, user):
+        raise Forbidden("You can only change your own account.")
