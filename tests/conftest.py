@@ -119,6 +119,22 @@ async def empty_database_url(dialect: str, suffix: str, tmp_dir: Path) -> URL:
         pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.dialects("postgresql", ...)`` keeps a test to those databases."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("dialects")
+        params = getattr(item, "callspec", None)
+        dialect = params.params.get("dialect") if params else None
+        if marker is not None and dialect is not None and dialect not in marker.args:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(
     scope="session",
     params=[pytest.param(dialect, marks=getattr(pytest.mark, dialect)) for dialect in DIALECTS],
@@ -321,3 +337,30 @@ async def live_client(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client:
         yield client
+
+
+async def kill_other_connections(engine: AsyncEngine) -> int:
+    """Terminate every other server connection to this database, as a restart would."""
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        if engine.dialect.name == "postgresql":
+            result = await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return len(result.all())
+        ids = (
+            await connection.execute(
+                text(
+                    "SELECT id FROM information_schema.processlist "
+                    "WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+                )
+            )
+        ).scalars()
+        killed = 0
+        for connection_id in ids:
+            await connection.execute(text(f"KILL {int(connection_id)}"))
+            killed += 1
+        return killed

@@ -12,11 +12,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
-from agora.db.errors import is_retryable
+from agora.db.errors import is_invalid_value, is_retryable
 from agora.errors import DomainError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def _pool_timeout(request: Request, error: Exception) -> JSONResponse:
 
 def _database_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DBAPIError)
-    if isinstance(error, DataError):
+    if is_invalid_value(error):
         # Input validation should have caught this first; answer as the client's error,
         # but log it as ours.
         logger.error(

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -73,6 +73,17 @@ def is_retryable(error: BaseException) -> bool:
     if sqlstate is not None:
         return sqlstate in _PG_RETRYABLE
     return getattr(error.orig, "sqlite_errorname", None) in _SQLITE_RETRYABLE
+
+
+def is_invalid_value(error: DBAPIError) -> bool:
+    """True when the database (or the driver, before sending) refused a value as malformed
+    or out of range: SQLSTATE class 22 on the server, and asyncpg's client-side DataError,
+    both of which SQLAlchemy passes on as a generic DBAPIError."""
+    if isinstance(error, DataError):
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    cause = error.orig.__cause__ if error.orig is not None else None
+    return sqlstate.startswith("22") or type(cause).__name__ == "DataError"
 
 
 def _sqlite_unique_name(columns: str, metadata: MetaData) -> str | None:

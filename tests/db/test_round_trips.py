@@ -1,0 +1,73 @@
+"""What a request costs in round trips on PostgreSQL.
+
+Statements are seen where SQLAlchemy hands them to the driver; BEGIN and COMMIT, which
+SQLAlchemy's asyncpg adapter sends through asyncpg's transaction API, are seen by
+asyncpg's query logger.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from agora.config import Settings
+from agora.db.session import Database
+from tests.conftest import Accounts
+
+pytestmark = pytest.mark.dialects("postgresql")
+
+
+class WireLog:
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def record(self, query: str) -> None:
+        self.queries.append(query.split()[0].rstrip(";").upper())
+
+    def driver_query(self, record: Any) -> None:
+        self.record(record.query)
+
+    def statement(self, *args: Any) -> None:
+        self.record(args[2])
+
+
+@pytest.fixture
+async def wire(settings: Settings, live_database: Database) -> AsyncIterator[WireLog]:
+    log = WireLog()
+    engine = live_database.engine
+    assert engine is not None
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(log.driver_query)
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+    event.listen(engine.sync_engine, "before_cursor_execute", log.statement)
+    yield log
+    event.remove(engine.sync_engine, "connect", on_connect)
+    event.remove(engine.sync_engine, "before_cursor_execute", log.statement)
+
+
+async def test_a_read_request_sends_only_its_selects(
+    live_client: httpx.AsyncClient, live_database: Database, settings: Settings, wire: WireLog
+) -> None:
+    ada = await Accounts(live_client, live_database, settings).user("ada")
+    wire.queries.clear()
+    response = await live_client.get(f"/api/v1/users/{ada.id}", headers=ada.headers)
+    assert response.status_code == 200
+    # The caller is loaded once; reading oneself is served from the identity map.
+    assert wire.queries == ["SELECT"]
+
+
+async def test_a_write_request_is_one_transaction(
+    live_client: httpx.AsyncClient, live_database: Database, settings: Settings, wire: WireLog
+) -> None:
+    ada = await Accounts(live_client, live_database, settings).user("ada")
+    wire.queries.clear()
+    response = await live_client.patch(
+        f"/api/v1/users/{ada.id}", json={"full_name": "Ada"}, headers=ada.headers
+    )
+    assert response.status_code == 200
+    # (The statement hook fires before the adapter sends its lazy BEGIN, hence sorted.)
+    assert sorted(wire.queries) == ["BEGIN", "COMMIT", "SELECT", "UPDATE"]

@@ -1,0 +1,137 @@
+"""Units of work: commit, rollback, retries, dead connections, read-only sessions."""
+
+import asyncio
+import contextlib
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from agora.db.session import CommitOutcomeUnknown, Database, ReadOnlySessionError
+from agora.errors import Conflict
+from agora.users.models import User
+from tests.conftest import kill_other_connections
+
+# SQLite has no server connection to lose.
+server_only = pytest.mark.dialects("postgresql", "mariadb")
+
+
+def new_user(name: str) -> User:
+    return User(email=f"{name}@example.com", username=name, hashed_password="x")
+
+
+async def count_users(database: Database) -> int:
+    async with database.transaction(read_only=True) as session:
+        return (await session.execute(select(func.count()).select_from(User))).scalar_one()
+
+
+async def test_a_unit_of_work_commits(live_database: Database) -> None:
+    async def work(session: AsyncSession) -> int:
+        user = new_user("kept")
+        session.add(user)
+        await session.flush()
+        return user.id
+
+    user_id = await live_database.run_in_transaction(work)
+    async with live_database.transaction(read_only=True) as session:
+        assert (await session.get(User, user_id)) is not None
+
+
+async def test_an_error_rolls_everything_back(live_database: Database) -> None:
+    async def work(session: AsyncSession) -> None:
+        session.add(new_user("lost"))
+        await session.flush()
+        raise Conflict("changed my mind")
+
+    with pytest.raises(Conflict):
+        await live_database.run_in_transaction(work)
+    assert await count_users(live_database) == 0
+
+
+async def test_read_only_sessions_refuse_to_write(live_database: Database) -> None:
+    with pytest.raises(ReadOnlySessionError):
+        async with live_database.transaction(read_only=True) as session:
+            session.add(new_user("sneaky"))
+    assert await count_users(live_database) == 0
+
+
+async def test_crossing_transactions_both_complete(live_database: Database, dialect: str) -> None:
+    """Two units lock the same rows in opposite orders: a deadlock on a server database,
+    which is retried; SQLite's BEGIN IMMEDIATE makes the second wait instead."""
+    first, second = new_user("first"), new_user("second")
+    async with live_database.transaction() as session:
+        session.add_all([first, second])
+    attempts: Counter[str] = Counter()
+    holding = {"a": asyncio.Event(), "b": asyncio.Event()}
+
+    def crossing(me: str, other: str, rows: tuple[int, int]) -> object:
+        async def work(session: AsyncSession) -> None:
+            attempts[me] += 1
+            await session.execute(
+                update(User).where(User.id == rows[0]).values(full_name=f"by {me}")
+            )
+            holding[me].set()
+            # On SQLite the other unit is waiting for our lock: give up waiting and commit.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(holding[other].wait(), timeout=1)
+            await session.execute(
+                update(User).where(User.id == rows[1]).values(full_name=f"by {me}")
+            )
+
+        return work
+
+    await asyncio.gather(
+        live_database.run_in_transaction(crossing("a", "b", (first.id, second.id))),  # type: ignore[arg-type]
+        live_database.run_in_transaction(crossing("b", "a", (second.id, first.id))),  # type: ignore[arg-type]
+    )
+    async with live_database.transaction(read_only=True) as session:
+        names = set((await session.execute(select(User.full_name))).scalars())
+    # Whoever committed last wrote both rows: the two writes never interleave.
+    assert names in ({"by a"}, {"by b"})
+    if dialect != "sqlite":
+        assert attempts.total() > 2, "the deadlock victim was run again"
+
+
+@server_only
+async def test_dead_pooled_connections_are_replaced_and_the_work_retried(
+    live_database: Database, engine: AsyncEngine
+) -> None:
+    async def work(session: AsyncSession) -> int:
+        return (await session.execute(select(func.count()).select_from(User))).scalar_one()
+
+    await asyncio.gather(*(live_database.run_in_transaction(work) for _ in range(4)))
+    assert await kill_other_connections(engine) >= 1
+    results = await asyncio.gather(*(live_database.run_in_transaction(work) for _ in range(4)))
+    assert results == [0, 0, 0, 0]
+
+
+@server_only
+async def test_a_connection_lost_during_commit_is_not_retried(
+    live_database: Database, engine: AsyncEngine
+) -> None:
+    attempts = 0
+
+    async def work(session: AsyncSession) -> None:
+        nonlocal attempts
+        attempts += 1
+        session.add(new_user("maybe"))
+        await session.flush()
+        # The server goes away after the INSERT, before COMMIT.
+        await kill_other_connections(engine)
+
+    with pytest.raises(CommitOutcomeUnknown):
+        await live_database.run_in_transaction(work)
+    assert attempts == 1
+
+
+@pytest.mark.dialects("sqlite")
+async def test_sqlite_write_transactions_take_the_write_lock_up_front(
+    live_database: Database,
+) -> None:
+    async with live_database.transaction() as session:
+        await session.execute(text("SELECT 1"))
+        raw = await (await session.connection()).get_raw_connection()
+        # A deferred BEGIN would leave SQLite outside a write transaction here.
+        assert raw.driver_connection is not None
+        assert raw.driver_connection.in_transaction

@@ -1,0 +1,109 @@
+"""Against a real uvicorn server: the commit is done before the client hears back.
+
+The in-process ASGI transport cannot show this: there the response is only returned
+after the whole app, including any post-response cleanup, has run. Over a socket, a
+commit made after the response leaves a window in which the client's next request
+does not see its own write.
+"""
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agora.config import Settings
+from tests.conftest import PASSWORD, empty_all_tables
+
+pytestmark = pytest.mark.server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+async def server(settings: Settings, engine: AsyncEngine) -> AsyncIterator[str]:
+    """`agora serve`, as the README runs it, on this worker's database (emptied after)."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "AGORA_DATABASE_URL": settings.database_url,
+        "AGORA_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        "AGORA_ARGON2_TIME_COST": "1",
+        "AGORA_ARGON2_MEMORY_COST_KIB": "8",
+        "AGORA_ARGON2_PARALLELISM": "1",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "agora",
+        "serve",
+        "--port",
+        str(port),
+        "--no-access-log",
+        env=environment,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url) as probe:
+            for _ in range(100):
+                try:
+                    if (await probe.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the server did not become ready")
+        yield base_url
+    finally:
+        process.terminate()
+        _, stderr = await process.communicate()
+        # uvicorn re-raises SIGTERM after a clean shutdown, so the exit code is -15.
+        assert "Application shutdown complete" in stderr.decode(), stderr.decode()
+        assert "Traceback" not in stderr.decode(), stderr.decode()
+        await empty_all_tables(engine)
+
+
+async def test_every_write_is_visible_to_the_very_next_request(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server) as client:
+        for index in range(20):
+            created = await client.post(
+                "/api/v1/users",
+                json={
+                    "email": f"u{index}@example.com",
+                    "username": f"user{index}",
+                    "password": PASSWORD,
+                },
+            )
+            assert created.status_code == 201
+            token = await client.post(
+                "/api/v1/auth/token", data={"username": f"user{index}", "password": PASSWORD}
+            )
+            assert token.status_code == 200, f"registration {index} not committed yet"
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            renamed = await client.patch(
+                f"/api/v1/users/{created.json()['id']}",
+                json={"full_name": f"n{index}"},
+                headers=headers,
+            )
+            assert renamed.status_code == 200
+            seen = await client.get(f"/api/v1/users/{created.json()['id']}", headers=headers)
+            assert seen.json()["full_name"] == f"n{index}"
+
+
+async def test_docs_and_schema_are_served(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server) as client:
+        assert (await client.get("/docs")).status_code == 200
+        schema = (await client.get("/openapi.json")).json()
+    assert "/api/v1/users/{user_id}" in schema["paths"]
