@@ -87,9 +87,9 @@ async def test_an_exhausted_pool_is_a_503_with_retry_after(
     transport = httpx.ASGITransport(app=app)
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client,
-        tiny_pool.transaction() as hog,
+        tiny_pool.transaction(read_only=True) as hog,
     ):
-        await hog.execute(text("SELECT 1"))  # holds the only connection
+        await hog.execute(text("SELECT 1"))  # holds the read pool's only connection
         response = await client.get(
             "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
         )

@@ -36,28 +36,29 @@ class WireLog:
 @pytest.fixture
 async def wire(settings: Settings, live_database: Database) -> AsyncIterator[WireLog]:
     log = WireLog()
-    engine = live_database.engine
-    assert engine is not None
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.driver_connection.add_query_logger(log.driver_query)
 
-    event.listen(engine.sync_engine, "connect", on_connect)
-    event.listen(engine.sync_engine, "before_cursor_execute", log.statement)
+    for engine in live_database.engines:  # the primary and the read engine
+        event.listen(engine.sync_engine, "connect", on_connect)
+        event.listen(engine.sync_engine, "before_cursor_execute", log.statement)
     yield log
-    event.remove(engine.sync_engine, "connect", on_connect)
-    event.remove(engine.sync_engine, "before_cursor_execute", log.statement)
+    for engine in live_database.engines:
+        event.remove(engine.sync_engine, "connect", on_connect)
+        event.remove(engine.sync_engine, "before_cursor_execute", log.statement)
 
 
 async def test_a_read_request_sends_only_its_selects(
     live_client: httpx.AsyncClient, live_database: Database, settings: Settings, wire: WireLog
 ) -> None:
-    ada = await Accounts(live_client, live_database, settings).user("ada")
+    accounts = Accounts(live_client, live_database, settings)
+    ada, bob = await accounts.user("ada"), await accounts.user("bob")
     wire.queries.clear()
-    response = await live_client.get(f"/api/v1/users/{ada.id}", headers=ada.headers)
+    response = await live_client.get(f"/api/v1/users/{bob.id}", headers=ada.headers)
     assert response.status_code == 200
-    # The caller is loaded once; reading oneself is served from the identity map.
-    assert wire.queries == ["SELECT"]
+    # Who is calling, then the user asked for: no BEGIN, no COMMIT, no ping.
+    assert wire.queries == ["SELECT", "SELECT"]
 
 
 async def test_a_write_request_is_one_transaction(
@@ -69,5 +70,6 @@ async def test_a_write_request_is_one_transaction(
         f"/api/v1/users/{ada.id}", json={"full_name": "Ada"}, headers=ada.headers
     )
     assert response.status_code == 200
-    # (The statement hook fires before the adapter sends its lazy BEGIN, hence sorted.)
-    assert sorted(wire.queries) == ["BEGIN", "COMMIT", "SELECT", "UPDATE"]
+    # Who is calling, the account to change, the change, in one transaction. (The
+    # statement hook fires before the adapter sends its lazy BEGIN, hence sorted.)
+    assert sorted(wire.queries) == ["BEGIN", "COMMIT", "SELECT", "SELECT", "UPDATE"]

@@ -53,6 +53,7 @@ async def test_read_only_sessions_refuse_to_write(live_database: Database) -> No
     with pytest.raises(ReadOnlySessionError):
         async with live_database.transaction(read_only=True) as session:
             session.add(new_user("sneaky"))
+            await session.flush()
     assert await count_users(live_database) == 0
 
 

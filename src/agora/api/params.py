@@ -44,7 +44,7 @@ class OffsetParams:
         }
 
 
-def _offset_params(
+async def _offset_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> OffsetParams:

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from agora.db.session import Database
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Where the request's session lives: in the ASGI scope of this one request. (Not in
+# ``request.state``: that wraps ``scope["state"]``, which servers seed from the lifespan
+# state and which is shared between requests unless the server copies it.)
+SESSION_SCOPE_KEY = "agora.session"
 
 
 class TransactionalRoute(APIRoute):
@@ -39,7 +43,7 @@ class TransactionalRoute(APIRoute):
             database: Database = request.app.state.database
 
             async def attempt(session: AsyncSession) -> Response:
-                request.state.db_session = session
+                request.scope[SESSION_SCOPE_KEY] = session
                 return await handle(request)
 
             read_only = request.method in READ_ONLY_METHODS

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 from agora.auth.tokens import InvalidToken
 from agora.errors import InvalidCredentials
-from agora.users.models import User
 from agora.users.repository import UserRepository
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from agora.auth.passwords import PasswordHasher
+    from agora.auth.principal import Principal
     from agora.auth.tokens import IssuedToken, TokenCodec
 
 
@@ -40,9 +40,9 @@ class AuthService:
             await self.users.update(user, {"hashed_password": updated_hash})
         return self.tokens.issue(user.id)
 
-    async def authenticate(self, token: str) -> User:
-        """The active user a bearer token belongs to, or `InvalidToken`."""
-        user = await self.users.get_one_or_none(User.id == self.tokens.user_id(token))
-        if user is None or not user.is_active:
+    async def authenticate(self, token: str) -> Principal:
+        """Who a bearer token speaks for (an active, not deleted user), or `InvalidToken`."""
+        principal = await self.users.get_principal(self.tokens.user_id(token))
+        if principal is None:
             raise InvalidToken
-        return user
+        return principal

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_, select
 
+from agora.auth.principal import Principal
 from agora.db.repository import PageResult, Repository, text_search
 from agora.errors import Conflict, DomainError
 from agora.users.models import User
@@ -14,12 +15,22 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 
+_PRINCIPAL_BY_ID = select(User.id, User.username, User.is_superuser).where(
+    User.id == bindparam("id"), User.is_active.is_(True), User.deleted_at.is_(None)
+)
+
+
 class UserRepository(Repository[User]):
     model = User
     constraint_errors: ClassVar[Mapping[str, Callable[[], DomainError]]] = {
         "uq_users_email": lambda: Conflict("This email is already registered.", code="email_taken"),
         "uq_users_username": lambda: Conflict("This username is taken.", code="username_taken"),
     }
+
+    async def get_principal(self, user_id: int) -> Principal | None:
+        """The user as a `Principal`, if it exists, is active and is not deleted."""
+        row = await self.fetch_row(_PRINCIPAL_BY_ID, {"id": user_id})
+        return None if row is None else Principal(row.id, row.username, row.is_superuser)
 
     async def get_by_login(self, login: str) -> User | None:
         """The account whose username or email is `login` (either is unique), deleted or not."""

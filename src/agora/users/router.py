@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from agora.api.dependencies import CurrentUser, PasswordHasherDep, SessionDep
+from agora.api.dependencies import CurrentUser, password_hasher_of, session_of
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import TransactionalRoute
 from agora.api.schemas import Page
+from agora.auth.principal import Principal
 from agora.users.models import User
 from agora.users.schemas import UserCreate, UserPrivate, UserPublic, UserUpdate
 from agora.users.service import UserService, can_see_private_view
@@ -15,14 +16,14 @@ from agora.users.service import UserService, can_see_private_view
 router = APIRouter(prefix="/users", tags=["users"], route_class=TransactionalRoute)
 
 
-def get_user_service(session: SessionDep, passwords: PasswordHasherDep) -> UserService:
-    return UserService(session, passwords)
+async def get_user_service(request: Request) -> UserService:
+    return UserService(session_of(request), password_hasher_of(request))
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-def _view(actor: User, user: User) -> UserPrivate | UserPublic:
+def _view(actor: Principal, user: User) -> UserPrivate | UserPublic:
     if can_see_private_view(actor, user):
         return UserPrivate.model_validate(user)
     return UserPublic.model_validate(user)
@@ -40,8 +41,8 @@ async def register(data: UserCreate, users: UserServiceDep) -> User:
 
 
 @router.get("/me", response_model=UserPrivate)
-async def read_me(user: CurrentUser) -> User:
-    return user
+async def read_me(actor: CurrentUser, users: UserServiceDep) -> User:
+    return await users.get(actor.id)
 
 
 @router.get("", response_model=Page[UserPrivate] | Page[UserPublic])

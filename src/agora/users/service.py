@@ -11,12 +11,14 @@ from agora.users.repository import UserRepository
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from agora.auth.principal import Principal
+
     from agora.auth.passwords import PasswordHasher
     from agora.db.repository import PageResult
     from agora.users.schemas import UserCreate, UserUpdate
 
 
-def can_see_private_view(actor: User, user: User) -> bool:
+def can_see_private_view(actor: Principal, user: User) -> bool:
     return actor.id == user.id or actor.is_superuser
 
 
@@ -40,7 +42,7 @@ class UserService:
         return await self.users.get(user_id)
 
     async def search(
-        self, actor: User, *, text: str | None, is_active: bool | None, limit: int, offset: int
+        self, actor: Principal, *, text: str | None, is_active: bool | None, limit: int, offset: int
     ) -> PageResult[User]:
         # Only admins may see or probe emails and account states.
         if is_active is not None and not actor.is_superuser:
@@ -53,7 +55,7 @@ class UserService:
             offset=offset,
         )
 
-    async def update(self, actor: User, user_id: int, data: UserUpdate) -> User:
+    async def update(self, actor: Principal, user_id: int, data: UserUpdate) -> User:
         user = await self.users.get(user_id)
         _ensure_can_manage(actor, user)
         changes = data.changes()
@@ -63,12 +65,12 @@ class UserService:
             changes["hashed_password"] = await self.passwords.hash(password.get_secret_value())
         return await self.users.update(user, changes)
 
-    async def delete(self, actor: User, user_id: int) -> None:
+    async def delete(self, actor: Principal, user_id: int) -> None:
         user = await self.users.get(user_id)
         _ensure_can_manage(actor, user)
         await self.users.delete(user)
 
 
-def _ensure_can_manage(actor: User, user: User) -> None:
+def _ensure_can_manage(actor: Principal, user: User) -> None:
     if not can_see_private_view(actor, user):
         raise Forbidden("You can only change your own account.")
