@@ -50,9 +50,9 @@ async def test_an_error_rolls_everything_back(live_database: Database) -> None:
 
 
 async def test_read_only_sessions_refuse_to_write(live_database: Database) -> None:
-    with pytest.raises(ReadOnlySessionError):
-        async with live_database.transaction(read_only=True) as session:
-            session.add(new_user("sneaky"))
+    async with live_database.transaction(read_only=True) as session:
+        session.add(new_user("sneaky"))
+        with pytest.raises(ReadOnlySessionError):
             await session.flush()
     assert await count_users(live_database) == 0
 

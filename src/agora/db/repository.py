@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from sqlalchemy import Row, Select
-    from sqlalchemy.sql import Executable
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.orm import InstrumentedAttribute
     from sqlalchemy.orm.interfaces import ORMOption
+    from sqlalchemy.sql import Executable
 
 ModelT = TypeVar("ModelT", bound=Base)
 RowT = TypeVar("RowT")

@@ -11,9 +11,8 @@ from agora.users.repository import UserRepository
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.auth.principal import Principal
-
     from agora.auth.passwords import PasswordHasher
+    from agora.auth.principal import Principal
     from agora.db.repository import PageResult
     from agora.users.schemas import UserCreate, UserUpdate
 
