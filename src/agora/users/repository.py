@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import bindparam, or_, select
 
 from agora.auth.principal import Principal
 from agora.db.repository import PageResult, Repository, text_search
-from agora.errors import Conflict, DomainError
+from agora.errors import Conflict, DomainError, NotFound
 from agora.users.models import User
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from sqlalchemy import Row
+
 
 _PRINCIPAL_BY_ID = select(User.id, User.username, User.is_superuser).where(
     User.id == bindparam("id"), User.is_active.is_(True), User.deleted_at.is_(None)
 )
+
+
+# Every column a view of a user shows (see users.schemas), read without building an entity.
+_VIEW_BY_ID = select(
+    User.id,
+    User.username,
+    User.full_name,
+    User.created_at,
+    User.email,
+    User.is_active,
+    User.is_superuser,
+    User.updated_at,
+).where(User.id == bindparam("id"), User.deleted_at.is_(None))
 
 
 class UserRepository(Repository[User]):
@@ -31,6 +46,13 @@ class UserRepository(Repository[User]):
         """The user as a `Principal`, if it exists, is active and is not deleted."""
         row = await self.fetch_row(_PRINCIPAL_BY_ID, {"id": user_id})
         return None if row is None else Principal(row.id, row.username, row.is_superuser)
+
+    async def get_view_row(self, user_id: int) -> Row[Any]:
+        """The columns of the user's views, or `NotFound` (deleted users included)."""
+        row = await self.fetch_row(_VIEW_BY_ID, {"id": user_id})
+        if row is None:
+            raise NotFound("User not found.")
+        return row
 
     async def get_by_login(self, login: str) -> User | None:
         """The account whose username or email is `login` (either is unique), deleted or not."""

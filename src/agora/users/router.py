@@ -1,8 +1,9 @@
 """HTTP endpoints for accounts (/users)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from sqlalchemy import Row
 
 from agora.api.dependencies import CurrentUser, password_hasher_of, session_of
 from agora.api.params import Pagination, PathId, SearchText
@@ -23,8 +24,8 @@ async def get_user_service(request: Request) -> UserService:
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-def _view(actor: Principal, user: User) -> UserPrivate | UserPublic:
-    if can_see_private_view(actor, user):
+def _view(actor: Principal, user: Row[Any]) -> UserPrivate | UserPublic:
+    if can_see_private_view(actor, user.id):
         return UserPrivate.model_validate(user)
     return UserPublic.model_validate(user)
 
@@ -41,8 +42,8 @@ async def register(data: UserCreate, users: UserServiceDep) -> User:
 
 
 @router.get("/me", response_model=UserPrivate)
-async def read_me(actor: CurrentUser, users: UserServiceDep) -> User:
-    return await users.get(actor.id)
+async def read_me(actor: CurrentUser, users: UserServiceDep) -> UserPrivate | UserPublic:
+    return _view(actor, await users.read(actor.id))
 
 
 @router.get("", response_model=Page[UserPrivate] | Page[UserPublic])
@@ -67,7 +68,7 @@ async def read_user(
     user_id: PathId, actor: CurrentUser, users: UserServiceDep
 ) -> UserPrivate | UserPublic:
     """The private view for yourself and for admins, the public view otherwise."""
-    return _view(actor, await users.get(user_id))
+    return _view(actor, await users.read(user_id))
 
 
 @router.patch(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agora.errors import Forbidden
 from agora.users.models import User
 from agora.users.repository import UserRepository
 
 if TYPE_CHECKING:
+    from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from agora.auth.passwords import PasswordHasher
@@ -17,8 +18,8 @@ if TYPE_CHECKING:
     from agora.users.schemas import UserCreate, UserUpdate
 
 
-def can_see_private_view(actor: Principal, user: User) -> bool:
-    return actor.id == user.id or actor.is_superuser
+def can_see_private_view(actor: Principal, user_id: int) -> bool:
+    return actor.id == user_id or actor.is_superuser
 
 
 class UserService:
@@ -37,8 +38,9 @@ class UserService:
         )
         return await self.users.add(user)
 
-    async def get(self, user_id: int) -> User:
-        return await self.users.get(user_id)
+    async def read(self, user_id: int) -> Row[Any]:
+        """What the views of a user show (any signed-in user may read any account)."""
+        return await self.users.get_view_row(user_id)
 
     async def search(
         self, actor: Principal, *, text: str | None, is_active: bool | None, limit: int, offset: int
@@ -71,5 +73,5 @@ class UserService:
 
 
 def _ensure_can_manage(actor: Principal, user: User) -> None:
-    if not can_see_private_view(actor, user):
+    if not can_see_private_view(actor, user.id):
         raise Forbidden("You can only change your own account.")
