@@ -13,12 +13,13 @@ from agora.auth.passwords import PasswordHasher
 from agora.auth.tokens import TokenCodec
 from agora.config import Settings, get_settings
 from agora.db.session import Database
+from agora.posts import router as posts
 from agora.users import router as users
 
 API_PREFIX = "/api/v1"
 # Included straight into the app: in this FastAPI every level of router nesting matches
 # the request path against its routes again, measurably on every request.
-FEATURE_ROUTERS: tuple[APIRouter, ...] = (auth.router, users.router)
+FEATURE_ROUTERS: tuple[APIRouter, ...] = (auth.router, users.router, posts.router)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:

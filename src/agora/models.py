@@ -3,6 +3,7 @@
 Alembic's env.py and anything that looks at the whole schema import this module first.
 """
 
+from agora.posts.models import Comment, Post, Tag, post_tags
 from agora.users.models import User
 
-__all__ = ["User"]
+__all__ = ["Comment", "Post", "Tag", "User", "post_tags"]

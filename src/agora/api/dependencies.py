@@ -69,6 +69,19 @@ async def get_current_user(
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
+async def get_optional_user(
+    request: Request, token: Annotated[str | None, Depends(_bearer_token)]
+) -> Principal | None:
+    """The caller on endpoints open to anonymous clients. A token that is sent must be
+    valid: a bad one is a 401, never silently treated as anonymous."""
+    if token is None:
+        return None
+    return await auth_service_of(request).authenticate(token)
+
+
+OptionalUser = Annotated[Principal | None, Depends(get_optional_user)]
+
+
 async def get_admin_user(user: CurrentUser) -> Principal:
     if not user.is_superuser:
         raise Forbidden("This requires an administrator.")

@@ -10,10 +10,11 @@ violations into the domain errors the subclass declares in `constraint_errors`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, cast
 
 from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy import inspect as sqlalchemy_inspect
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from sqlalchemy.sql import Executable
 
 ModelT = TypeVar("ModelT", bound=Base)
+# A SELECT of any number of columns (SQLAlchemy 2.1 types Select by its column tuple).
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
 RowT = TypeVar("RowT")
 
 _BY_ID_STATEMENTS: dict[tuple[type[Base], bool], Select[Any]] = {}
@@ -48,18 +51,28 @@ def text_search(text: str, *columns: InstrumentedAttribute[Any]) -> ColumnElemen
 
 
 async def paginate(
-    session: AsyncSession, statement: Select[Any], *, limit: int, offset: int
+    session: AsyncSession,
+    statement: AnySelect,
+    *,
+    limit: int,
+    offset: int,
+    count: AnySelect | None = None,
+    rows: bool = False,
 ) -> PageResult[Any]:
     """One page of `statement` (which must be ordered) and the total row count.
 
     The page is read first; the COUNT round trip is skipped when the page itself proves
-    the total (a short page that is not past the end).
+    the total (a short page that is not past the end). `count` is a leaner statement
+    with the same rows, when `statement` computes more than counting needs. Items are
+    the first column (entities), or whole rows with `rows`.
     """
-    items = (await session.execute(statement.limit(limit).offset(offset))).scalars().all()
+    result = await session.execute(statement.limit(limit).offset(offset))
+    items = result.all() if rows else result.scalars().all()
     if len(items) < limit and (items or offset == 0):
         return PageResult(items, offset + len(items))
-    count = select(func.count()).select_from(statement.order_by(None).subquery())
-    return PageResult(items, (await session.execute(count)).scalar_one())
+    counted = (statement if count is None else count).order_by(None).subquery()
+    total = (await session.execute(select(func.count()).select_from(counted))).scalar_one()
+    return PageResult(items, total)
 
 
 class Repository(Generic[ModelT]):
@@ -181,6 +194,31 @@ class Repository(Generic[ModelT]):
         else:
             await self.session.delete(instance)
         await self.flush()
+
+    async def add_missing(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """INSERT `rows`, silently skipping any that would break a unique constraint.
+
+        For get-or-create under concurrency: two transactions adding the same new row at
+        once both succeed (the second waits for the first and skips), where a plain INSERT
+        would fail one of them. Callers then read the rows back with a locking read, which
+        sees the other transaction's committed row even under REPEATABLE READ.
+        """
+        if not rows:
+            return
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            statement: Executable = (
+                postgresql.insert(self.model).values(list(rows)).on_conflict_do_nothing()
+            )
+        elif dialect == "sqlite":
+            statement = sqlite.insert(self.model).values(list(rows)).on_conflict_do_nothing()
+        else:
+            insert = mysql.insert(self.model).values(list(rows))
+            # A no-op update: MariaDB's way of "do nothing" that, unlike INSERT IGNORE,
+            # does not also swallow unrelated errors.
+            first = next(iter(rows[0]))
+            statement = insert.on_duplicate_key_update({first: insert.inserted[first]})
+        await self.session.execute(statement)
 
     async def flush(self) -> None:
         try:

@@ -5,17 +5,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime, Integer, String
 from sqlalchemy.dialects import mysql
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
-    from sqlalchemy.types import TypeEngine
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 MAX_ID = 2**63 - 1
+
+
+def exact_string(length: int) -> TypeEngine[str]:
+    """A VARCHAR compared byte for byte on every database.
+
+    MariaDB's default collation ignores case, accents and trailing spaces, so "Café" and
+    "cafe" would be one value to a unique index there and two elsewhere. For values whose
+    identity matters (tag names), this makes MariaDB behave like PostgreSQL and SQLite.
+    """
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
 
 
 def utc_now() -> datetime:

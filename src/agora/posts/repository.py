@@ -1,0 +1,168 @@
+"""All SQL of the blog: posts with their authors, tags and comment counts, comments,
+tag and author statistics."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy.orm import joinedload, selectinload, with_expression
+
+from agora.db.repository import PageResult, Repository, paginate, text_search
+from agora.posts.models import Comment, Post, Tag, post_tags
+from agora.users.models import User
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Select
+
+    from agora.auth.principal import Principal
+
+# Counted in the database, per post, from the (post_id, created_at, id) index.
+_COMMENT_COUNT = (
+    select(func.count(Comment.id))
+    .where(Comment.post_id == Post.id)
+    .correlate(Post)
+    .scalar_subquery()
+)
+# What a post in a response needs, in a constant number of statements whatever the
+# page size: the author joined, the tags in one SELECT ... IN, the count as a column.
+_POST_LOADING = (
+    joinedload(Post.author),
+    selectinload(Post.tags),
+    with_expression(Post.comment_count, _COMMENT_COUNT),
+)
+
+
+def visible_to(viewer: Principal | None) -> ColumnElement[bool]:
+    """Posts `viewer` may know exist: published ones, its own drafts; admins see all."""
+    if viewer is None:
+        return Post.is_published.is_(True)
+    if viewer.is_superuser:
+        return true()
+    return or_(Post.is_published.is_(True), Post.author_id == viewer.id)
+
+
+class PostRepository(Repository[Post]):
+    model = Post
+
+    def _loaded(self, *where: ColumnElement[bool]) -> Select[Any]:
+        return self.select(*where).options(*_POST_LOADING)
+
+    async def get_visible(
+        self, post_id: int, viewer: Principal | None, *, with_comments: bool = False
+    ) -> Post | None:
+        """The post with author, tags and comment count (and, if asked, its comments with
+        their authors), or None when it does not exist or `viewer` may not see it."""
+        statement = self._loaded(Post.id == post_id, visible_to(viewer)).execution_options(
+            populate_existing=True
+        )
+        if with_comments:
+            statement = statement.options(selectinload(Post.comments).joinedload(Comment.author))
+        post: Post | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return post
+
+    async def get_with_tags(self, post_id: int, viewer: Principal) -> Post | None:
+        """The post with its tag collection loaded, ready to be changed."""
+        statement = self.select(Post.id == post_id, visible_to(viewer)).options(
+            selectinload(Post.tags)
+        )
+        post: Post | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return post
+
+    async def search(
+        self,
+        viewer: Principal | None,
+        *,
+        author: str | None,
+        tag: str | None,
+        text: str | None,
+        published: bool | None,
+        limit: int,
+        offset: int,
+    ) -> PageResult[Post]:
+        """Posts `viewer` can see, newest first (ties: higher id first)."""
+        where = [visible_to(viewer)]
+        if author is not None:
+            author_id = select(User.id).where(User.username == author).scalar_subquery()
+            where.append(Post.author_id == author_id)
+        if tag is not None:
+            where.append(Post.tags.any(Tag.name == tag))
+        if text is not None:
+            where.append(text_search(text, Post.title, Post.content))
+        if published is not None:
+            where.append(Post.is_published.is_(published))
+        statement = self._loaded(*where).order_by(Post.created_at.desc(), Post.id.desc())
+        return await paginate(
+            self.session, statement, limit=limit, offset=offset, count=self.select(*where)
+        )
+
+    async def author_post_counts(
+        self, *, min_posts: int, limit: int, offset: int
+    ) -> PageResult[Any]:
+        """Users that are not deleted with their number of published posts, most first
+        (ties: lower id first), in one aggregate query; the outer join keeps authors of
+        nothing, with 0."""
+        post_count = func.count(Post.id)
+        statement = (
+            select(User.id.label("user_id"), User.username, post_count.label("post_count"))
+            .outerjoin(Post, and_(Post.author_id == User.id, Post.is_published.is_(True)))
+            .where(User.deleted_at.is_(None))
+            .group_by(User.id, User.username)
+            .having(post_count >= min_posts)
+            .order_by(post_count.desc(), User.id)
+        )
+        return await paginate(self.session, statement, limit=limit, offset=offset, rows=True)
+
+
+class TagRepository(Repository[Tag]):
+    model = Tag
+
+    async def named(self, names: Sequence[str]) -> list[Tag]:
+        """The tags with these (normalized) names, created when missing.
+
+        Safe when concurrent requests create the same new tag: the INSERT skips names
+        that exist, and the locking read sees rows another transaction just committed
+        (MariaDB's REPEATABLE READ snapshot would not). Names are handled in sorted
+        order so that two transactions lock them in the same order.
+        """
+        if not names:
+            return []
+        ordered = sorted(set(names))
+        await self.add_missing([{"name": name} for name in ordered])
+        statement = select(Tag).where(Tag.name.in_(ordered)).order_by(Tag.name)
+        tags = await self.get_many(statement.with_for_update(read=True))
+        return list(tags)
+
+    async def popularity(self, *, limit: int, offset: int) -> PageResult[Any]:
+        """Tags of published posts with their number of published posts, most used
+        first (ties: by name), in one aggregate query."""
+        post_count = func.count(Post.id)
+        statement = (
+            select(Tag.name, post_count.label("post_count"))
+            .join(post_tags, post_tags.c.tag_id == Tag.id)
+            .join(Post, and_(Post.id == post_tags.c.post_id, Post.is_published.is_(True)))
+            .group_by(Tag.id, Tag.name)
+            .order_by(post_count.desc(), Tag.name)
+        )
+        return await paginate(self.session, statement, limit=limit, offset=offset, rows=True)
+
+
+class CommentRepository(Repository[Comment]):
+    model = Comment
+
+    async def get_with_author(self, comment_id: int) -> Comment:
+        return await self.get(comment_id, options=[joinedload(Comment.author)])
+
+    async def of_post(self, post_id: int, *, limit: int, offset: int) -> PageResult[Comment]:
+        """A post's comments with their authors, oldest first (ties: lower id first)."""
+        where = Comment.post_id == post_id
+        statement = (
+            self.select(where)
+            .options(joinedload(Comment.author))
+            .order_by(Comment.created_at, Comment.id)
+        )
+        return await paginate(
+            self.session, statement, limit=limit, offset=offset, count=self.select(where)
+        )

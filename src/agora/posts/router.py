@@ -1,0 +1,145 @@
+"""HTTP endpoints of the blog: /posts, /comments, /tags, /stats/authors."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from agora.api.dependencies import CurrentUser, OptionalUser, session_of
+from agora.api.params import Pagination, PathId, SearchText
+from agora.api.routing import TransactionalRoute
+from agora.api.schemas import Page
+from agora.posts.models import Comment, Post
+from agora.posts.schemas import (
+    AuthorStat,
+    CommentCreate,
+    CommentRead,
+    PostCreate,
+    PostDetail,
+    PostRead,
+    PostUpdate,
+    TagName,
+    TagStat,
+)
+from agora.posts.service import PostService
+from agora.users.models import USERNAME_MAX_LENGTH
+
+router = APIRouter(tags=["blog"], route_class=TransactionalRoute)
+
+
+async def get_post_service(request: Request) -> PostService:
+    return PostService(session_of(request))
+
+
+PostServiceDep = Annotated[PostService, Depends(get_post_service)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "missing, or a draft the caller may not see"}
+}
+
+
+@router.post("/posts", status_code=status.HTTP_201_CREATED, response_model=PostRead)
+async def create_post(data: PostCreate, author: CurrentUser, posts: PostServiceDep) -> Post:
+    """Tags are trimmed, lower-cased and de-duplicated; at most 10."""
+    return await posts.create(author, data)
+
+
+@router.get("/posts", response_model=Page[PostRead])
+async def list_posts(
+    viewer: OptionalUser,
+    posts: PostServiceDep,
+    pagination: Pagination,
+    author: Annotated[
+        str | None,
+        Query(min_length=1, max_length=USERNAME_MAX_LENGTH, description="a username"),
+    ] = None,
+    tag: Annotated[TagName | None, Query()] = None,
+    q: SearchText = None,
+    published: Annotated[
+        bool | None, Query(description="drafts are listed for their author and admins only")
+    ] = None,
+) -> Page[PostRead]:
+    """Newest first. Without `published`: every post the caller may see (published ones,
+    and its own drafts; all drafts for admins)."""
+    result = await posts.search(
+        viewer,
+        author=None if author is None else author.lower(),
+        tag=tag,
+        text=q,
+        published=published,
+        limit=pagination.limit,
+        offset=pagination.offset,
+    )
+    return Page[PostRead].model_validate(pagination.page(result))
+
+
+@router.get("/posts/{post_id}", response_model=PostDetail, responses=NOT_FOUND)
+async def read_post(post_id: PathId, viewer: OptionalUser, posts: PostServiceDep) -> Post:
+    """The post with its comments, each with its author, oldest first."""
+    return await posts.get(viewer, post_id)
+
+
+@router.patch("/posts/{post_id}", response_model=PostRead, responses=NOT_FOUND)
+async def update_post(
+    post_id: PathId, data: PostUpdate, actor: CurrentUser, posts: PostServiceDep
+) -> Post:
+    """Author or admin. Only the fields sent change; `tags` replaces the set."""
+    return await posts.update(actor, post_id, data)
+
+
+@router.delete("/posts/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+async def delete_post(post_id: PathId, actor: CurrentUser, posts: PostServiceDep) -> Response:
+    """Author or admin; the post's comments go with it."""
+    await posts.delete(actor, post_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/posts/{post_id}/comments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommentRead,
+    responses=NOT_FOUND,
+)
+async def create_comment(
+    post_id: PathId, data: CommentCreate, author: CurrentUser, posts: PostServiceDep
+) -> Comment:
+    return await posts.comment(author, post_id, data)
+
+
+@router.get("/posts/{post_id}/comments", response_model=Page[CommentRead], responses=NOT_FOUND)
+async def list_comments(
+    post_id: PathId, viewer: OptionalUser, posts: PostServiceDep, pagination: Pagination
+) -> Page[CommentRead]:
+    """Oldest first."""
+    result = await posts.comments_of(
+        viewer, post_id, limit=pagination.limit, offset=pagination.offset
+    )
+    return Page[CommentRead].model_validate(pagination.page(result))
+
+
+@router.delete(
+    "/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND
+)
+async def delete_comment(comment_id: PathId, actor: CurrentUser, posts: PostServiceDep) -> Response:
+    """The comment's author, the post's author, or an admin."""
+    await posts.delete_comment(actor, comment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/tags", response_model=Page[TagStat])
+async def list_tags(posts: PostServiceDep, pagination: Pagination) -> Page[TagStat]:
+    """Tags of published posts, most used first (ties by name)."""
+    result = await posts.tag_popularity(limit=pagination.limit, offset=pagination.offset)
+    return Page[TagStat].model_validate(pagination.page(result))
+
+
+@router.get("/stats/authors", response_model=Page[AuthorStat])
+async def author_stats(
+    posts: PostServiceDep,
+    pagination: Pagination,
+    min_posts: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> Page[AuthorStat]:
+    """Users that are not deleted with their number of published posts, most first
+    (ties: lower id first); with `min_posts` 0, users who published nothing appear too."""
+    result = await posts.author_post_counts(
+        min_posts=min_posts, limit=pagination.limit, offset=pagination.offset
+    )
+    return Page[AuthorStat].model_validate(pagination.page(result))

@@ -1,0 +1,139 @@
+"""Business rules of the blog: who sees which posts, who may change what.
+
+Visibility comes first: a draft exists only for its author and admins. Everyone else gets
+404 for it, whatever they try (read, comment, change, delete), exactly as for a post that
+does not exist. Among those who can see a post, only its author and admins change or
+delete it (403 for the others); a comment can be deleted by its author, by the post's
+author and by admins.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agora.db.types import utc_now
+from agora.errors import Forbidden, NotFound
+from agora.posts.models import Comment, Post
+from agora.posts.repository import CommentRepository, PostRepository, TagRepository
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from agora.auth.principal import Principal
+    from agora.db.repository import PageResult
+    from agora.posts.schemas import CommentCreate, PostCreate, PostUpdate
+
+
+def _post_not_found() -> NotFound:
+    return NotFound("Post not found.")
+
+
+def _may_edit(actor: Principal, post: Post) -> bool:
+    return actor.is_superuser or actor.id == post.author_id
+
+
+class PostService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.posts = PostRepository(session)
+        self.tags = TagRepository(session)
+        self.comments = CommentRepository(session)
+
+    async def get(self, viewer: Principal | None, post_id: int) -> Post:
+        """The post with its comments, if `viewer` may see it."""
+        post = await self.posts.get_visible(post_id, viewer, with_comments=True)
+        if post is None:
+            raise _post_not_found()
+        return post
+
+    async def search(
+        self,
+        viewer: Principal | None,
+        *,
+        author: str | None,
+        tag: str | None,
+        text: str | None,
+        published: bool | None,
+        limit: int,
+        offset: int,
+    ) -> PageResult[Post]:
+        return await self.posts.search(
+            viewer,
+            author=author,
+            tag=tag,
+            text=text,
+            published=published,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def create(self, author: Principal, data: PostCreate) -> Post:
+        post = Post(
+            author_id=author.id,
+            title=data.title,
+            content=data.content,
+            is_published=data.is_published,
+        )
+        post.tags = await self.tags.named(data.tags)
+        await self.posts.add(post)
+        return await self._reloaded(post, author)
+
+    async def update(self, actor: Principal, post_id: int, data: PostUpdate) -> Post:
+        post = await self._editable(actor, post_id)
+        changes: dict[str, Any] = data.changes()
+        if (tags := changes.pop("tags", None)) is not None:
+            post.tags = await self.tags.named(tags)
+        if changes or tags is not None:
+            # A change of tags alone updates no column of posts; the post still changed.
+            changes["updated_at"] = utc_now()
+        await self.posts.update(post, changes)
+        return await self._reloaded(post, actor)
+
+    async def delete(self, actor: Principal, post_id: int) -> None:
+        """The post goes, and with it (in the database) its comments and tag links."""
+        await self.posts.delete(await self._editable(actor, post_id))
+
+    async def comment(self, author: Principal, post_id: int, data: CommentCreate) -> Comment:
+        if await self.posts.get_visible(post_id, author) is None:
+            raise _post_not_found()
+        comment = await self.comments.add(
+            Comment(post_id=post_id, author_id=author.id, content=data.content)
+        )
+        return await self.comments.get_with_author(comment.id)
+
+    async def comments_of(
+        self, viewer: Principal | None, post_id: int, *, limit: int, offset: int
+    ) -> PageResult[Comment]:
+        if await self.posts.get_visible(post_id, viewer) is None:
+            raise _post_not_found()
+        return await self.comments.of_post(post_id, limit=limit, offset=offset)
+
+    async def delete_comment(self, actor: Principal, comment_id: int) -> None:
+        comment = await self.comments.get_one_or_none(Comment.id == comment_id)
+        post = None if comment is None else await self.posts.get_visible(comment.post_id, actor)
+        if comment is None or post is None:
+            raise NotFound("Comment not found.")
+        if actor.id != comment.author_id and not _may_edit(actor, post):
+            raise Forbidden("Only the comment's author, the post's author or an admin can.")
+        await self.comments.delete(comment)
+
+    async def tag_popularity(self, *, limit: int, offset: int) -> PageResult[Any]:
+        return await self.tags.popularity(limit=limit, offset=offset)
+
+    async def author_post_counts(
+        self, *, min_posts: int, limit: int, offset: int
+    ) -> PageResult[Any]:
+        return await self.posts.author_post_counts(min_posts=min_posts, limit=limit, offset=offset)
+
+    async def _editable(self, actor: Principal, post_id: int) -> Post:
+        post = await self.posts.get_with_tags(post_id, actor)
+        if post is None:
+            raise _post_not_found()
+        if not _may_edit(actor, post):
+            raise Forbidden("Only the post's author or an admin can change it.")
+        return post
+
+    async def _reloaded(self, post: Post, viewer: Principal) -> Post:
+        """The post as responses show it: with author, tags and comment count."""
+        reloaded = await self.posts.get_visible(post.id, viewer)
+        assert reloaded is not None  # just written by this viewer, in this transaction
+        return reloaded

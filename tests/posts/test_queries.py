@@ -1,0 +1,78 @@
+"""The blog's query patterns: no N+1, statement counts that do not grow with the data."""
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora.posts.models import Comment, Post, Tag
+from tests.conftest import Accounts, CountStatements
+
+
+async def seed(session: AsyncSession, author_id: int, posts: int, comments_each: int) -> None:
+    tags = [Tag(name=f"seed{i}") for i in range(3)]
+    for index in range(posts):
+        post = Post(author_id=author_id, title=f"p{index}", content="c", tags=tags[: index % 4])
+        post.comments = [
+            Comment(author_id=author_id, content=f"c{n}") for n in range(comments_each)
+        ]
+        session.add(post)
+    await session.commit()
+
+
+async def test_the_post_list_costs_the_same_for_1_and_50_posts(
+    client: httpx.AsyncClient,
+    accounts: Accounts,
+    session: AsyncSession,
+    count_statements: CountStatements,
+) -> None:
+    ada = await accounts.user()
+    await seed(session, ada.id, posts=60, comments_each=2)
+    counts = {}
+    for limit in (1, 50):
+        with count_statements() as counter:
+            response = await client.get(
+                "/api/v1/posts", params={"limit": limit}, headers=ada.headers
+            )
+        items = response.json()["items"]
+        assert len(items) == limit
+        assert all(item["comment_count"] == 2 for item in items)
+        counts[limit] = counter.count
+    assert counts[1] == counts[50]
+    # The caller; posts with authors and comment counts; their tags; the total.
+    assert counts[50] == 4
+
+
+async def test_a_post_with_many_comments_costs_the_same_as_with_one(
+    client: httpx.AsyncClient,
+    accounts: Accounts,
+    session: AsyncSession,
+    count_statements: CountStatements,
+) -> None:
+    ada, bob = await accounts.user(), await accounts.user()
+    await seed(session, ada.id, posts=1, comments_each=1)
+    await seed(session, bob.id, posts=1, comments_each=40)
+    listed = (await client.get("/api/v1/posts", params={"limit": 2})).json()["items"]
+    counts = []
+    for item in listed:
+        with count_statements() as counter:
+            response = await client.get(f"/api/v1/posts/{item['id']}")
+        assert len(response.json()["comments"]) == item["comment_count"]
+        counts.append(counter.count)
+    # The post with author and count; its tags; its comments with their authors.
+    assert counts == [3, 3]
+
+
+async def test_tags_and_author_stats_are_one_aggregate_query(
+    client: httpx.AsyncClient,
+    accounts: Accounts,
+    session: AsyncSession,
+    count_statements: CountStatements,
+) -> None:
+    ada = await accounts.user()
+    await seed(session, ada.id, posts=30, comments_each=0)
+    for path in ("/api/v1/tags", "/api/v1/stats/authors"):
+        with count_statements() as counter:
+            response = await client.get(path)
+        assert response.status_code == 200
+        # A short first page proves its own total: no COUNT needed.
+        assert counter.count == 1, counter.statements
+        assert "GROUP BY" in counter.statements[0].upper()
