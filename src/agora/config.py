@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Whole-transaction attempts for deadlocks, serialization failures and dropped connections.
     db_transaction_attempts: int = Field(default=5, ge=1, le=20)
 
+    # Request bodies above this are refused with 413 before they are read into memory.
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_lifetime_seconds: int = Field(default=3600, ge=60)

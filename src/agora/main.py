@@ -8,9 +8,11 @@ from fastapi import APIRouter, FastAPI
 from agora import __version__
 from agora.api import health
 from agora.api.errors import install_error_handlers
+from agora.api.limits import BodySizeLimit
 from agora.auth import router as auth
 from agora.auth.passwords import PasswordHasher
 from agora.auth.tokens import TokenCodec
+from agora.chat import router as chat
 from agora.config import Settings, get_settings
 from agora.db.session import Database
 from agora.posts import router as posts
@@ -19,7 +21,7 @@ from agora.users import router as users
 API_PREFIX = "/api/v1"
 # Included straight into the app: in this FastAPI every level of router nesting matches
 # the request path against its routes again, measurably on every request.
-FEATURE_ROUTERS: tuple[APIRouter, ...] = (auth.router, users.router, posts.router)
+FEATURE_ROUTERS: tuple[APIRouter, ...] = (auth.router, users.router, posts.router, chat.router)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if database is not None:
         app.state.database = database
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     for router in FEATURE_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

@@ -18,6 +18,7 @@ from agora.auth.passwords import PasswordHasher
 from agora.auth.principal import Principal
 from agora.auth.service import AuthService
 from agora.auth.tokens import TokenCodec
+from agora.db.session import Database
 from agora.errors import Forbidden, NotAuthenticated
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105  (a path, not a secret)
@@ -30,6 +31,11 @@ def session_of(request: Request) -> AsyncSession:
     """The session of the request's unit of work (opened by `TransactionalRoute`)."""
     session: AsyncSession = request.scope[SESSION_SCOPE_KEY]
     return session
+
+
+def database_of(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
 
 
 def password_hasher_of(request: Request) -> PasswordHasher:

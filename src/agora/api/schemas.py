@@ -10,6 +10,14 @@ from agora.db.types import MAX_ID
 
 ItemT = TypeVar("ItemT")
 
+# OpenAPI documentation of extra responses, as FastAPI's `responses=` takes it.
+Responses = dict[int | str, dict[str, Any]]
+
+
+def not_found(description: str) -> Responses:
+    return {404: {"description": description}}
+
+
 # An id in a request body: out-of-range numbers are a 422 here, not a driver error later.
 EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -65,6 +73,13 @@ class OutputModel(BaseModel):
     """A response body, read from ORM objects' attributes."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+class CursorPage(OutputModel, Generic[ItemT]):
+    """A cursor list: one page of items and where the next one starts."""
+
+    items: list[ItemT]
+    next_cursor: str | None
 
 
 class Page(OutputModel, Generic[ItemT]):

@@ -78,6 +78,14 @@ def _make_sqlite_transactional(engine: AsyncEngine, *, in_memory: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def snapshot_isolation(engine: AsyncEngine) -> str | None:
+    """The isolation level a read engine's connection switches to for a consistent,
+    streamable snapshot: PostgreSQL needs a transaction for a server-side cursor, which
+    its autocommit read engine does not have. MariaDB's reads already run in REPEATABLE
+    READ transactions, and a single SQLite statement reads one snapshot."""
+    return "REPEATABLE READ" if engine.dialect.name == "postgresql" else None
+
+
 def create_engine(url: str | URL, settings: Settings, *, read_only: bool = False) -> AsyncEngine:
     """An engine for write transactions, or with `read_only` one for sessions that only
     read (see the module docstring)."""

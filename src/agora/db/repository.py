@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, cast
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select
 from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -194,6 +194,26 @@ class Repository(Generic[ModelT]):
         else:
             await self.session.delete(instance)
         await self.flush()
+
+    async def insert_returning(self, rows: Sequence[Mapping[str, Any]]) -> list[ModelT]:
+        """INSERT `rows` as one multi-row statement (per 1,000 rows) and return the new
+        entities in the order of `rows`, with their generated keys ascending.
+
+        PostgreSQL and MariaDB return the rows in parameter order on request. SQLAlchemy
+        cannot ask that of SQLite and would fall back to one INSERT per row; there the
+        rows of one INSERT get ascending rowids in VALUES order, and no other writer can
+        interleave (BEGIN IMMEDIATE holds the database's write lock), so sorting by key
+        restores the order.
+        """
+        if self.session.get_bind().dialect.name != "sqlite":
+            statement = insert(self.model).returning(self.model, sort_by_parameter_order=True)
+            return list((await self.session.scalars(statement, rows)).all())
+        inserted = (
+            await self.session.scalars(insert(self.model).returning(self.model), rows)
+        ).all()
+        mapper = sqlalchemy_inspect(self.model)
+        key = mapper.get_property_by_column(mapper.primary_key[0]).key
+        return sorted(inserted, key=lambda entity: getattr(entity, key))
 
     async def add_missing(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """INSERT `rows`, silently skipping any that would break a unique constraint.

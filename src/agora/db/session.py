@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
-from agora.db.engine import create_engine
+from agora.db.engine import create_engine, snapshot_isolation
 from agora.db.errors import is_retryable
 from agora.errors import ServiceUnavailable
 
@@ -87,6 +87,8 @@ class SessionSource:
     sessions: async_sessionmaker[AsyncSession]
     gate: asyncio.Semaphore | None = None
     gate_timeout: float = 0.0
+    # Isolation level for `Database.snapshot` sessions (None: the engine's own will do).
+    snapshot_isolation: str | None = None
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[AsyncSession]:
@@ -111,10 +113,12 @@ class SessionSource:
 
 def _gated_source(engine: AsyncEngine, settings: Settings, **options: Any) -> SessionSource:
     sessions = _sessionmaker(engine, **options)
+    isolation = snapshot_isolation(engine)
     if not isinstance(engine.pool, QueuePool):
-        return SessionSource(sessions)  # e.g. SQLite in memory: one shared connection
+        # e.g. SQLite in memory: one shared connection, nothing to queue for
+        return SessionSource(sessions, snapshot_isolation=isolation)
     capacity = settings.db_pool_size + settings.db_max_overflow
-    return SessionSource(sessions, asyncio.Semaphore(capacity), settings.db_pool_timeout)
+    return SessionSource(sessions, asyncio.Semaphore(capacity), settings.db_pool_timeout, isolation)
 
 
 class Database:
@@ -181,6 +185,19 @@ class Database:
             yield session
             if not read_only:
                 await session.commit()
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session over one consistent snapshot, for long reads such as
+        exports: it can stream a result through a server-side cursor
+        (``session.stream(...)``) without holding it all in memory."""
+        source = next(self._readers)
+        async with source.open() as session:
+            if source.snapshot_isolation is not None:
+                await session.connection(
+                    execution_options={"isolation_level": source.snapshot_isolation}
+                )
+            yield session
 
     async def run_in_transaction(
         self, work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False

@@ -1,13 +1,13 @@
 """HTTP endpoints of the blog: /posts, /comments, /tags, /stats/authors."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from agora.api.dependencies import CurrentUser, OptionalUser, session_of
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import TransactionalRoute
-from agora.api.schemas import Page
+from agora.api.schemas import Page, not_found
 from agora.posts.models import Comment, Post
 from agora.posts.schemas import (
     AuthorStat,
@@ -31,9 +31,7 @@ async def get_post_service(request: Request) -> PostService:
 
 
 PostServiceDep = Annotated[PostService, Depends(get_post_service)]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "missing, or a draft the caller may not see"}
-}
+NOT_FOUND = not_found("missing, or a draft the caller may not see")
 
 
 @router.post("/posts", status_code=status.HTTP_201_CREATED, response_model=PostRead)

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from agora.api.schemas import InputModel, OutputModel, UpdateModel
 from agora.posts.models import MAX_TAGS_PER_POST, TAG_MAX_LENGTH, TITLE_MAX_LENGTH
+from agora.users.schemas import UserRef
 
 CONTENT_MAX_LENGTH = 100_000
 COMMENT_MAX_LENGTH = 10_000
@@ -59,11 +60,6 @@ class PostUpdate(UpdateModel):
     is_published: bool | None = None
 
 
-class AuthorRef(OutputModel):
-    id: int
-    username: str
-
-
 class PostRead(OutputModel):
     id: int
     title: str
@@ -71,7 +67,7 @@ class PostRead(OutputModel):
     is_published: bool
     created_at: datetime
     updated_at: datetime
-    author: AuthorRef
+    author: UserRef
     tags: list[str] = Field(validation_alias="tag_names")
     comment_count: int
 
@@ -85,7 +81,7 @@ class CommentRead(OutputModel):
     post_id: int
     content: str
     created_at: datetime
-    author: AuthorRef
+    author: UserRef
 
 
 class PostDetail(PostRead):

@@ -59,3 +59,10 @@ class UserPrivate(UserPublic):
     is_active: bool
     is_superuser: bool
     updated_at: datetime
+
+
+class UserRef(OutputModel):
+    """How other resources name a user: the author of a post, the owner of a chat."""
+
+    id: int
+    username: str

@@ -1,0 +1,149 @@
+"""All SQL of chat history."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.orm import joinedload
+
+from agora.chat.models import Conversation, Message
+from agora.db.repository import PageResult, Repository, paginate
+from agora.db.types import utc_now
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import AsyncIterator, Mapping, Sequence
+
+    from agora.chat.schemas import MessageCreate
+
+
+def _owned(conversation_id: uuid.UUID, owner_id: int) -> tuple[Any, Any]:
+    return Conversation.id == conversation_id, Conversation.owner_id == owner_id
+
+
+class ConversationRepository(Repository[Conversation]):
+    model = Conversation
+
+    async def get_with_owner(
+        self, conversation_id: uuid.UUID, owner_id: int | None = None
+    ) -> Conversation | None:
+        """The conversation and its owner; with `owner_id`, only if that user owns it."""
+        where = (
+            _owned(conversation_id, owner_id)
+            if owner_id is not None
+            else (Conversation.id == conversation_id,)
+        )
+        statement = self.select(*where).options(joinedload(Conversation.owner))
+        conversation: Conversation | None = (
+            await self.session.execute(statement.execution_options(populate_existing=True))
+        ).scalar_one_or_none()
+        return conversation
+
+    async def is_owned(self, conversation_id: uuid.UUID, owner_id: int) -> bool:
+        return await self.exists(*_owned(conversation_id, owner_id))
+
+    async def of_owner(self, owner_id: int, *, limit: int, offset: int) -> PageResult[Conversation]:
+        """The owner's conversations, most recently active first (ties: by id)."""
+        where = Conversation.owner_id == owner_id
+        statement = (
+            self.select(where)
+            .options(joinedload(Conversation.owner))
+            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        )
+        return await paginate(
+            self.session, statement, limit=limit, offset=offset, count=self.select(where)
+        )
+
+    async def _update_owned(
+        self, conversation_id: uuid.UUID, owner_id: int, values: Mapping[str, Any]
+    ) -> bool:
+        statement = (
+            update(Conversation)
+            .where(*_owned(conversation_id, owner_id))
+            .values({"updated_at": utc_now(), **values})
+            .execution_options(synchronize_session=False)
+        )
+        result: CursorResult[Any] = await self.session.execute(statement)  # type: ignore[assignment]
+        return result.rowcount == 1
+
+    async def record_messages(self, conversation_id: uuid.UUID, owner_id: int, added: int) -> bool:
+        """Count `added` new messages and mark the conversation active, if `owner_id` owns
+        it. The UPDATE also takes the row's lock until COMMIT, so appends to one
+        conversation happen one after the other and their ids grow in commit order: a
+        reader paging by id never misses a batch that commits late."""
+        return await self._update_owned(
+            conversation_id, owner_id, {"message_count": Conversation.message_count + added}
+        )
+
+    async def change_owner(
+        self, conversation_id: uuid.UUID, owner_id: int, new_owner_id: int
+    ) -> bool:
+        """Give the conversation to `new_owner_id` if `owner_id` still owns it: of two
+        concurrent transfers, the second finds nothing to update."""
+        return await self._update_owned(conversation_id, owner_id, {"owner_id": new_owner_id})
+
+    async def delete_owned(self, conversation_id: uuid.UUID, owner_id: int) -> bool:
+        """Delete it if `owner_id` owns it; its messages go with it in the database."""
+        statement = delete(Conversation).where(*_owned(conversation_id, owner_id))
+        result: CursorResult[Any] = await self.session.execute(  # type: ignore[assignment]
+            statement.execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+
+class MessageRepository(Repository[Message]):
+    model = Message
+
+    async def append(
+        self, conversation_id: uuid.UUID, messages: Sequence[MessageCreate]
+    ) -> list[Message]:
+        """One multi-row INSERT; the messages come back in order, ids ascending."""
+        now = utc_now()
+        return await self.insert_returning(
+            [
+                {
+                    "conversation_id": conversation_id,
+                    "role": message.role,
+                    "content": message.content,
+                    "created_at": now,
+                }
+                for message in messages
+            ]
+        )
+
+    async def latest(self, conversation: Conversation, count: int) -> list[Message]:
+        """The conversation's last `count` messages, oldest of them first."""
+        statement = conversation.messages.select().order_by(Message.id.desc()).limit(count)
+        newest_first = await self.get_many(statement)
+        return list(reversed(newest_first))
+
+    async def after(
+        self, conversation_id: uuid.UUID, position: int | None, limit: int
+    ) -> list[Message]:
+        """Up to `limit` messages with ids above `position`, oldest first."""
+        statement = self.select(Message.conversation_id == conversation_id)
+        if position is not None:
+            statement = statement.where(Message.id > position)
+        return list(await self.get_many(statement.order_by(Message.id).limit(limit)))
+
+    async def export(self, conversation_id: uuid.UUID, owner_id: int) -> AsyncIterator[Any]:
+        """Every message of the conversation, oldest first, streamed from a server-side
+        cursor 1,000 rows at a time. Checks ownership in the same statement, so a
+        conversation transferred away meanwhile exports nothing."""
+        statement = (
+            select(
+                Message.id,
+                Message.conversation_id,
+                Message.role,
+                Message.content,
+                Message.created_at,
+            )
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(*_owned(conversation_id, owner_id))
+            .order_by(Message.id)
+            .execution_options(yield_per=1000)
+        )
+        result = await self.session.stream(statement)
+        async for row in result:
+            yield row

@@ -1,0 +1,136 @@
+"""HTTP endpoints of chat history (/conversations)."""
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora.api.dependencies import CurrentUser, database_of, session_of
+from agora.api.params import CursorPagination, Pagination
+from agora.api.routing import TransactionalRoute
+from agora.api.schemas import CursorPage, Page, not_found
+from agora.api.streaming import NDJSON, ndjson_response
+from agora.chat.models import Conversation
+from agora.chat.repository import MessageRepository
+from agora.chat.schemas import (
+    ConversationCreate,
+    ConversationDetail,
+    ConversationRead,
+    ConversationUpdate,
+    MessageBatch,
+    MessageList,
+    MessageRead,
+    TransferRequest,
+)
+from agora.chat.service import ChatService
+
+router = APIRouter(prefix="/conversations", tags=["chat"], route_class=TransactionalRoute)
+
+
+async def get_chat_service(request: Request) -> ChatService:
+    return ChatService(session_of(request))
+
+
+ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
+# Anyone's but the caller's conversation is a 404 as much as a missing one.
+OWNED = not_found("no such conversation, or not the caller's")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationRead)
+async def start_conversation(
+    data: ConversationCreate, owner: CurrentUser, chat: ChatServiceDep
+) -> Conversation:
+    return await chat.start(owner, data)
+
+
+@router.get("", response_model=Page[ConversationRead])
+async def list_conversations(
+    owner: CurrentUser, chat: ChatServiceDep, pagination: Pagination
+) -> Page[ConversationRead]:
+    """The caller's conversations, most recently active first."""
+    result = await chat.of_owner(owner, limit=pagination.limit, offset=pagination.offset)
+    return Page[ConversationRead].model_validate(pagination.page(result))
+
+
+@router.get("/{conversation_id}", response_model=ConversationDetail, responses=OWNED)
+async def read_conversation(
+    conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep
+) -> ConversationDetail:
+    """With its 20 latest messages, oldest of them first."""
+    conversation, latest = await chat.get(owner, conversation_id)
+    return ConversationDetail.model_validate(
+        {**ConversationRead.model_validate(conversation).model_dump(), "messages": latest}
+    )
+
+
+@router.patch("/{conversation_id}", response_model=ConversationRead, responses=OWNED)
+async def rename_conversation(
+    conversation_id: uuid.UUID, data: ConversationUpdate, owner: CurrentUser, chat: ChatServiceDep
+) -> Conversation:
+    return await chat.rename(owner, conversation_id, data)
+
+
+@router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT, responses=OWNED)
+async def delete_conversation(
+    conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep
+) -> Response:
+    """Its messages go with it."""
+    await chat.delete(owner, conversation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{conversation_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessageList,
+    responses=OWNED,
+)
+async def append_messages(
+    conversation_id: uuid.UUID, batch: MessageBatch, owner: CurrentUser, chat: ChatServiceDep
+) -> MessageList:
+    """1 to 1,000 messages, stored all or nothing, in order (ids ascending)."""
+    messages = await chat.append(owner, conversation_id, batch)
+    return MessageList.model_validate({"items": messages})
+
+
+@router.get("/{conversation_id}/messages", response_model=CursorPage[MessageRead], responses=OWNED)
+async def list_messages(
+    conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep, page: CursorPagination
+) -> CursorPage[MessageRead]:
+    """Oldest first. `next_cursor` continues after the last message of the page; it is
+    null only when there is nothing after the cursor yet, so a client that keeps its last
+    cursor can come back later for messages appended since."""
+    messages = await chat.messages_after(owner, conversation_id, page.after, page.limit)
+    position = messages[-1].id if messages else None
+    return CursorPage[MessageRead].model_validate(page.page(messages, position))
+
+
+@router.post("/{conversation_id}/transfer", response_model=ConversationRead, responses=OWNED)
+async def transfer_conversation(
+    conversation_id: uuid.UUID, data: TransferRequest, owner: CurrentUser, chat: ChatServiceDep
+) -> Conversation:
+    """Give the conversation to another active user; 422 `invalid_recipient` otherwise."""
+    return await chat.transfer(owner, conversation_id, data.to_user_id)
+
+
+@router.get(
+    "/{conversation_id}/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {NDJSON: {}}}, **OWNED},
+)
+async def export_conversation(
+    conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep, request: Request
+) -> StreamingResponse:
+    """Every message, oldest first, one JSON object per line, streamed from the
+    database without holding the conversation in memory."""
+    await chat.ensure_owned(owner, conversation_id)
+
+    def rows(session: AsyncSession) -> AsyncIterator[Any]:
+        return MessageRepository(session).export(conversation_id, owner.id)
+
+    return ndjson_response(
+        database_of(request), rows, MessageRead, filename=f"conversation-{conversation_id}.ndjson"
+    )

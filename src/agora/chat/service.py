@@ -1,0 +1,105 @@
+"""Business rules of chat history: a conversation exists only for its owner.
+
+Everyone else gets 404 for it, on every endpoint, exactly as for one that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agora.chat.models import Conversation
+from agora.chat.repository import ConversationRepository, MessageRepository
+from agora.chat.schemas import LATEST_MESSAGES
+from agora.errors import InvalidInput, NotFound
+from agora.users.repository import UserRepository
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from agora.auth.principal import Principal
+    from agora.chat.models import Message
+    from agora.chat.schemas import ConversationCreate, ConversationUpdate, MessageBatch
+    from agora.db.repository import PageResult
+
+
+class InvalidRecipient(InvalidInput):
+    default_code = "invalid_recipient"
+    default_detail = "The recipient must be another active user."
+
+
+def _not_found() -> NotFound:
+    return NotFound("Conversation not found.")
+
+
+class ChatService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.conversations = ConversationRepository(session)
+        self.messages = MessageRepository(session)
+        self.users = UserRepository(session)
+
+    async def start(self, owner: Principal, data: ConversationCreate) -> Conversation:
+        conversation = await self.conversations.add(
+            Conversation(owner_id=owner.id, title=data.title)
+        )
+        return await self._owned(owner, conversation.id)
+
+    async def of_owner(
+        self, owner: Principal, *, limit: int, offset: int
+    ) -> PageResult[Conversation]:
+        return await self.conversations.of_owner(owner.id, limit=limit, offset=offset)
+
+    async def get(
+        self, owner: Principal, conversation_id: uuid.UUID
+    ) -> tuple[Conversation, list[Message]]:
+        """The conversation and its latest messages."""
+        conversation = await self._owned(owner, conversation_id)
+        return conversation, await self.messages.latest(conversation, LATEST_MESSAGES)
+
+    async def rename(
+        self, owner: Principal, conversation_id: uuid.UUID, data: ConversationUpdate
+    ) -> Conversation:
+        conversation = await self._owned(owner, conversation_id)
+        return await self.conversations.update(conversation, data.changes())
+
+    async def delete(self, owner: Principal, conversation_id: uuid.UUID) -> None:
+        if not await self.conversations.delete_owned(conversation_id, owner.id):
+            raise _not_found()
+
+    async def append(
+        self, owner: Principal, conversation_id: uuid.UUID, batch: MessageBatch
+    ) -> list[Message]:
+        """All the batch's messages or, on any failure, none of them."""
+        added = len(batch.messages)
+        if not await self.conversations.record_messages(conversation_id, owner.id, added):
+            raise _not_found()
+        return await self.messages.append(conversation_id, batch.messages)
+
+    async def messages_after(
+        self, owner: Principal, conversation_id: uuid.UUID, position: int | None, limit: int
+    ) -> list[Message]:
+        await self.ensure_owned(owner, conversation_id)
+        return await self.messages.after(conversation_id, position, limit)
+
+    async def transfer(
+        self, owner: Principal, conversation_id: uuid.UUID, recipient_id: int
+    ) -> Conversation:
+        await self.ensure_owned(owner, conversation_id)
+        if recipient_id == owner.id or await self.users.get_principal(recipient_id) is None:
+            raise InvalidRecipient
+        if not await self.conversations.change_owner(conversation_id, owner.id, recipient_id):
+            raise _not_found()  # transferred (or deleted) by a concurrent request
+        transferred = await self.conversations.get_with_owner(conversation_id)
+        assert transferred is not None  # changed by this transaction, which still holds it
+        return transferred
+
+    async def ensure_owned(self, owner: Principal, conversation_id: uuid.UUID) -> None:
+        if not await self.conversations.is_owned(conversation_id, owner.id):
+            raise _not_found()
+
+    async def _owned(self, owner: Principal, conversation_id: uuid.UUID) -> Conversation:
+        conversation = await self.conversations.get_with_owner(conversation_id, owner.id)
+        if conversation is None:
+            raise _not_found()
+        return conversation
