@@ -39,6 +39,7 @@ pytest: install
 
 bench: install
 	$(UV) run --no-sync python -m bench.users_get
+	$(UV) run --no-sync python -m bench.export_memory
 
 format: install
 	$(UV) run --no-sync ruff format src tests bench

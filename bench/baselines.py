@@ -8,8 +8,11 @@ Two queries per request, as in agora. The pool skips asyncpg's reset query on re
 
 Two apps: on FastAPI, and on bare Starlette. Configured by environment variables
 BENCH_DSN (an asyncpg DSN), BENCH_JWT_SECRET and BENCH_POOL_SIZE.
+
+And, for the export benchmark, the naive export: every row fetched, then sent.
 """
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +22,7 @@ import asyncpg
 import jwt
 from fastapi import FastAPI, Path, Request
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 CALLER = "SELECT is_active, is_superuser FROM users WHERE id = $1 AND deleted_at IS NULL"
@@ -98,4 +101,35 @@ async def _starlette_read_user(request: Request) -> JSONResponse:
 def create_starlette_app() -> Starlette:
     return Starlette(
         routes=[Route("/api/v1/users/{user_id:int}", _starlette_read_user)], lifespan=_pool
+    )
+
+
+async def _naive_export(request: Request) -> Response:
+    """What an export looks like without streaming: every row fetched, then sent."""
+    conversation_id = request.path_params["conversation_id"]
+    async with request.app.state.pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT id, conversation_id, role, content, created_at FROM messages "
+            "WHERE conversation_id = $1 ORDER BY id",
+            conversation_id,
+        )
+    lines = [
+        json.dumps(
+            {
+                "id": row["id"],
+                "conversation_id": str(row["conversation_id"]),
+                "role": row["role"],
+                "content": row["content"],
+                "created_at": row["created_at"].isoformat(),
+            }
+        )
+        for row in rows
+    ]
+    return Response("\n".join(lines) + "\n", media_type="application/x-ndjson")
+
+
+def create_naive_export_app() -> Starlette:
+    return Starlette(
+        routes=[Route("/api/v1/conversations/{conversation_id:uuid}/export", _naive_export)],
+        lifespan=_pool,
     )

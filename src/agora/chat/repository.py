@@ -8,7 +8,7 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import joinedload
 
 from agora.chat.models import Conversation, Message
-from agora.db.repository import PageResult, Repository, paginate
+from agora.db.repository import AnyRow, PageResult, Repository, paginate
 from agora.db.types import utc_now
 
 if TYPE_CHECKING:
@@ -127,9 +127,11 @@ class MessageRepository(Repository[Message]):
             statement = statement.where(Message.id > position)
         return list(await self.get_many(statement.order_by(Message.id).limit(limit)))
 
-    async def export(self, conversation_id: uuid.UUID, owner_id: int) -> AsyncIterator[Any]:
-        """Every message of the conversation, oldest first, streamed from a server-side
-        cursor 1,000 rows at a time. Checks ownership in the same statement, so a
+    async def export(
+        self, conversation_id: uuid.UUID, owner_id: int
+    ) -> AsyncIterator[Sequence[AnyRow]]:
+        """Every message of the conversation, oldest first, in batches of 1,000 rows
+        streamed from a server-side cursor. Checks ownership in the same statement, so a
         conversation transferred away meanwhile exports nothing."""
         statement = (
             select(
@@ -145,5 +147,5 @@ class MessageRepository(Repository[Message]):
             .execution_options(yield_per=1000)
         )
         result = await self.session.stream(statement)
-        async for row in result:
-            yield row
+        async for batch in result.partitions():
+            yield batch

@@ -1,8 +1,8 @@
 """HTTP endpoints of chat history (/conversations)."""
 
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -26,6 +26,7 @@ from agora.chat.schemas import (
     TransferRequest,
 )
 from agora.chat.service import ChatService
+from agora.db.repository import AnyRow
 
 router = APIRouter(prefix="/conversations", tags=["chat"], route_class=TransactionalRoute)
 
@@ -124,13 +125,14 @@ async def transfer_conversation(
 async def export_conversation(
     conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep, request: Request
 ) -> StreamingResponse:
-    """Every message, oldest first, one JSON object per line, streamed from the
-    database without holding the conversation in memory."""
+    """Every message, oldest first, one JSON object per line (each shaped like the
+    messages of the message list), streamed from the database without holding the
+    conversation in memory."""
     await chat.ensure_owned(owner, conversation_id)
 
-    def rows(session: AsyncSession) -> AsyncIterator[Any]:
+    def batches(session: AsyncSession) -> AsyncIterator[Sequence[AnyRow]]:
         return MessageRepository(session).export(conversation_id, owner.id)
 
     return ndjson_response(
-        database_of(request), rows, MessageRead, filename=f"conversation-{conversation_id}.ndjson"
+        database_of(request), batches, filename=f"conversation-{conversation_id}.ndjson"
     )

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 ModelT = TypeVar("ModelT", bound=Base)
 # A SELECT of any number of columns (SQLAlchemy 2.1 types Select by its column tuple).
 AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
+AnyRow: TypeAlias = "Row[*tuple[Any, ...]]"
 RowT = TypeVar("RowT")
 
 _BY_ID_STATEMENTS: dict[tuple[type[Base], bool], Select[Any]] = {}
