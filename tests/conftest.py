@@ -43,6 +43,8 @@ from agora.main import create_app
 from agora.users.schemas import UserCreate
 from agora.users.service import UserService
 
+pytest_plugins = ["tests.money"]
+
 IN_CI = bool(os.environ.get("CI"))
 SERVER_URLS = {
     "postgresql": os.environ.get(

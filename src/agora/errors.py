@@ -67,6 +67,13 @@ class InvalidInput(DomainError):
     default_detail = "The request contains an invalid value."
 
 
+class InvalidRecipient(InvalidInput):
+    """Money or a conversation sent to someone who cannot receive it."""
+
+    default_code = "invalid_recipient"
+    default_detail = "The recipient must be another active user."
+
+
 class ServiceUnavailable(DomainError):
     """A temporary condition: the client should retry after ``retry_after`` seconds."""
 

@@ -14,14 +14,25 @@ from agora.auth.passwords import PasswordHasher
 from agora.auth.tokens import TokenCodec
 from agora.chat import router as chat
 from agora.config import Settings, get_settings
+from agora.dashboard import router as dashboard
 from agora.db.session import Database
 from agora.posts import router as posts
+from agora.shop import router as shop
 from agora.users import router as users
+from agora.wallet import router as wallet
 
 API_PREFIX = "/api/v1"
 # Included straight into the app: in this FastAPI every level of router nesting matches
 # the request path against its routes again, measurably on every request.
-FEATURE_ROUTERS: tuple[APIRouter, ...] = (auth.router, users.router, posts.router, chat.router)
+FEATURE_ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    dashboard.router,
+    users.router,
+    posts.router,
+    chat.router,
+    shop.router,
+    wallet.router,
+)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:

@@ -4,7 +4,24 @@ Alembic's env.py and anything that looks at the whole schema import this module 
 """
 
 from agora.chat.models import Conversation, Message
+from agora.idempotency.models import IdempotencyRecord
 from agora.posts.models import Comment, Post, Tag, post_tags
+from agora.shop.models import Order, OrderItem, Product
 from agora.users.models import User
+from agora.wallet.models import LedgerEntry, Wallet
 
-__all__ = ["Comment", "Conversation", "Message", "Post", "Tag", "User", "post_tags"]
+__all__ = [
+    "Comment",
+    "Conversation",
+    "IdempotencyRecord",
+    "LedgerEntry",
+    "Message",
+    "Order",
+    "OrderItem",
+    "Post",
+    "Product",
+    "Tag",
+    "User",
+    "Wallet",
+    "post_tags",
+]

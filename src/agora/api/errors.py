@@ -42,9 +42,13 @@ def error_response(
     return JSONResponse({"detail": detail, "code": code}, status_code, headers=headers)
 
 
+def domain_error_response(error: DomainError) -> JSONResponse:
+    return error_response(error.status_code, error.detail, error.code, error.headers)
+
+
 def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
-    return error_response(error.status_code, error.detail, error.code, error.headers)
+    return domain_error_response(error)
 
 
 def _public_validation_error(error: dict[str, Any]) -> dict[str, Any]:

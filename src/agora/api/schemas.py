@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from starlette.responses import Response
 
 from agora.db.types import MAX_ID
 
@@ -12,6 +13,11 @@ ItemT = TypeVar("ItemT")
 
 # OpenAPI documentation of extra responses, as FastAPI's `responses=` takes it.
 Responses = dict[int | str, dict[str, Any]]
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """A response already serialized from `model` (FastAPI does not validate it again)."""
+    return Response(model.model_dump_json(), status_code, media_type="application/json")
 
 
 def not_found(description: str) -> Responses:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
 from agora.chat.models import Conversation, Message
@@ -62,10 +62,8 @@ class ConversationRepository(Repository[Conversation]):
             update(Conversation)
             .where(*_owned(conversation_id, owner_id))
             .values({"updated_at": utc_now(), **values})
-            .execution_options(synchronize_session=False)
         )
-        result: CursorResult[Any] = await self.session.execute(statement)  # type: ignore[assignment]
-        return result.rowcount == 1
+        return await self.affected(statement) == 1
 
     async def record_messages(self, conversation_id: uuid.UUID, owner_id: int, added: int) -> bool:
         """Count `added` new messages and mark the conversation active, if `owner_id` owns
@@ -86,10 +84,7 @@ class ConversationRepository(Repository[Conversation]):
     async def delete_owned(self, conversation_id: uuid.UUID, owner_id: int) -> bool:
         """Delete it if `owner_id` owns it; its messages go with it in the database."""
         statement = delete(Conversation).where(*_owned(conversation_id, owner_id))
-        result: CursorResult[Any] = await self.session.execute(  # type: ignore[assignment]
-            statement.execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1
+        return await self.affected(statement) == 1
 
 
 class MessageRepository(Repository[Message]):

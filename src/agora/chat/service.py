@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from agora.chat.models import Conversation
 from agora.chat.repository import ConversationRepository, MessageRepository
 from agora.chat.schemas import LATEST_MESSAGES
-from agora.errors import InvalidInput, NotFound
+from agora.errors import InvalidRecipient, NotFound
 from agora.users.repository import UserRepository
 
 if TYPE_CHECKING:
@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from agora.chat.models import Message
     from agora.chat.schemas import ConversationCreate, ConversationUpdate, MessageBatch
     from agora.db.repository import PageResult
-
-
-class InvalidRecipient(InvalidInput):
-    default_code = "invalid_recipient"
-    default_detail = "The recipient must be another active user."
 
 
 def _not_found() -> NotFound:

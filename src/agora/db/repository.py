@@ -25,7 +25,7 @@ from agora.errors import Conflict, DomainError, InvalidInput, NotFound
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from sqlalchemy import Row, Select
+    from sqlalchemy import CursorResult, Row, Select
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.orm import InstrumentedAttribute
     from sqlalchemy.orm.interfaces import ORMOption
@@ -215,6 +215,15 @@ class Repository(Generic[ModelT]):
         mapper = sqlalchemy_inspect(self.model)
         key = mapper.get_property_by_column(mapper.primary_key[0]).key
         return sorted(inserted, key=lambda entity: getattr(entity, key))
+
+    async def affected(self, statement: Executable) -> int:
+        """Run a bulk UPDATE or DELETE and return how many rows it matched.
+
+        Conditional writes (``... WHERE balance >= :amount``, ``... WHERE owner_id = :me``)
+        are checked this way: the database decides, atomically, under its row locks.
+        """
+        result = await self.session.execute(statement.execution_options(synchronize_session=False))
+        return cast("CursorResult[Any]", result).rowcount
 
     async def add_missing(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """INSERT `rows`, silently skipping any that would break a unique constraint.

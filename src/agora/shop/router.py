@@ -1,0 +1,132 @@
+"""HTTP endpoints of the shop: /products and /orders."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from agora.api.dependencies import AdminUser, CurrentUser, session_of
+from agora.api.idempotency import IdempotencyDep
+from agora.api.params import Pagination, PathId, SearchText
+from agora.api.routing import TransactionalRoute
+from agora.api.schemas import Page, json_response, not_found
+from agora.shop.models import Order, Product
+from agora.shop.repository import ProductSort
+from agora.shop.schemas import (
+    OrderCreate,
+    OrderRead,
+    ProductCreate,
+    ProductRead,
+    ProductUpdate,
+)
+from agora.shop.service import ShopService
+from agora.wallet.schemas import MAX_AMOUNT_CENTS
+
+router = APIRouter(tags=["shop"], route_class=TransactionalRoute)
+
+
+async def get_shop_service(request: Request) -> ShopService:
+    return ShopService(session_of(request))
+
+
+ShopServiceDep = Annotated[ShopService, Depends(get_shop_service)]
+ORDER_NOT_FOUND = not_found("no such order, or not the caller's")
+
+
+@router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductRead)
+async def create_product(data: ProductCreate, _admin: AdminUser, shop: ShopServiceDep) -> Product:
+    return await shop.create_product(data)
+
+
+@router.get("/products", response_model=Page[ProductRead])
+async def list_products(
+    shop: ShopServiceDep,
+    pagination: Pagination,
+    q: SearchText = None,
+    min_price_cents: Annotated[int | None, Query(ge=0, le=MAX_AMOUNT_CENTS)] = None,
+    max_price_cents: Annotated[int | None, Query(ge=0, le=MAX_AMOUNT_CENTS)] = None,
+    is_active: bool = True,
+    sort: Annotated[ProductSort, Query(description="default: newest first")] = "-created_at",
+) -> Page[ProductRead]:
+    result = await shop.search_products(
+        text=q,
+        min_price=min_price_cents,
+        max_price=max_price_cents,
+        is_active=is_active,
+        sort=sort,
+        limit=pagination.limit,
+        offset=pagination.offset,
+    )
+    return Page[ProductRead].model_validate(pagination.page(result))
+
+
+@router.get(
+    "/products/{product_id}", response_model=ProductRead, responses=not_found("no such product")
+)
+async def read_product(product_id: PathId, shop: ShopServiceDep) -> Product:
+    return await shop.get_product(product_id)
+
+
+@router.patch(
+    "/products/{product_id}", response_model=ProductRead, responses=not_found("no such product")
+)
+async def update_product(
+    product_id: PathId, data: ProductUpdate, _admin: AdminUser, shop: ShopServiceDep
+) -> Product:
+    return await shop.update_product(product_id, data)
+
+
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderRead,
+    responses={
+        409: {"description": "out_of_stock or insufficient_funds"},
+        422: {"description": "product_unavailable, or invalid input"},
+    },
+)
+async def place_order(
+    data: OrderCreate, buyer: CurrentUser, shop: ShopServiceDep, idempotency: IdempotencyDep
+) -> Response:
+    """Priced from current prices; stock taken and the buyer's wallet debited in one
+    transaction. Send an `Idempotency-Key` to make retries safe."""
+
+    async def place() -> Response:
+        order = await shop.place_order(buyer, data)
+        return json_response(OrderRead.model_validate(order), status.HTTP_201_CREATED)
+
+    return await idempotency.run(buyer, place)
+
+
+@router.get("/orders", response_model=Page[OrderRead])
+async def list_orders(
+    buyer: CurrentUser,
+    shop: ShopServiceDep,
+    pagination: Pagination,
+    status: Literal["paid", "cancelled"] | None = None,
+) -> Page[OrderRead]:
+    """The caller's orders, newest first."""
+    result = await shop.orders_of(
+        buyer, status=status, limit=pagination.limit, offset=pagination.offset
+    )
+    return Page[OrderRead].model_validate(pagination.page(result))
+
+
+@router.get("/orders/{order_id}", response_model=OrderRead, responses=ORDER_NOT_FOUND)
+async def read_order(order_id: PathId, viewer: CurrentUser, shop: ShopServiceDep) -> Order:
+    return await shop.get_order(viewer, order_id)
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderRead,
+    responses={**ORDER_NOT_FOUND, 409: {"description": "invalid_state: not a paid order"}},
+)
+async def cancel_order(
+    order_id: PathId, actor: CurrentUser, shop: ShopServiceDep, idempotency: IdempotencyDep
+) -> Response:
+    """The owner or an admin: refund and restock, once."""
+
+    async def cancel() -> Response:
+        return json_response(OrderRead.model_validate(await shop.cancel_order(actor, order_id)))
+
+    return await idempotency.run(actor, cancel)

@@ -1,0 +1,157 @@
+"""Business rules of the shop: an order takes stock and payment together, or nothing.
+
+Locks are always taken in the same order, by every transaction that moves stock or
+money: an order row, then products by id, then wallets by user id. Two transactions
+therefore never wait for each other in a circle; a deadlock the database still reports
+(MariaDB's gap locks) is retried by the unit of work.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agora.errors import Conflict, InvalidInput, NotFound
+from agora.shop.models import Order, OrderItem, Product
+from agora.shop.repository import OrderRepository, OutOfStock, ProductRepository
+from agora.shop.schemas import MAX_QUANTITY
+from agora.wallet.repository import InsufficientFunds
+from agora.wallet.service import WalletService
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from agora.auth.principal import Principal
+    from agora.db.repository import PageResult
+    from agora.shop.repository import ProductSort
+    from agora.shop.schemas import OrderCreate, ProductCreate, ProductUpdate
+
+
+class ProductUnavailable(InvalidInput):
+    default_code = "product_unavailable"
+    default_detail = "A product of the order does not exist or is not for sale."
+
+
+class InvalidState(Conflict):
+    default_code = "invalid_state"
+    default_detail = "Only a paid order can be cancelled."
+
+
+def _order_not_found() -> NotFound:
+    return NotFound("Order not found.")
+
+
+def _quantities(data: OrderCreate) -> dict[int, int]:
+    """Quantity per product, lines of the same product added together, in first order."""
+    quantities: dict[int, int] = {}
+    for line in data.items:
+        quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
+    if any(quantity > MAX_QUANTITY for quantity in quantities.values()):
+        raise InvalidInput(f"At most {MAX_QUANTITY} of one product per order.")
+    return quantities
+
+
+class ShopService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.products = ProductRepository(session)
+        self.orders = OrderRepository(session)
+        self.wallet = WalletService(session)
+
+    async def create_product(self, data: ProductCreate) -> Product:
+        return await self.products.add(Product(**data.model_dump()))
+
+    async def update_product(self, product_id: int, data: ProductUpdate) -> Product:
+        product = await self.products.get(product_id)
+        return await self.products.update(product, data.changes())
+
+    async def get_product(self, product_id: int) -> Product:
+        return await self.products.get(product_id)
+
+    async def search_products(
+        self,
+        *,
+        text: str | None,
+        min_price: int | None,
+        max_price: int | None,
+        is_active: bool,
+        sort: ProductSort,
+        limit: int,
+        offset: int,
+    ) -> PageResult[Product]:
+        return await self.products.search(
+            text=text,
+            min_price=min_price,
+            max_price=max_price,
+            is_active=is_active,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def place_order(self, buyer: Principal, data: OrderCreate) -> Order:
+        """Price the order from current prices, take the stock, debit the buyer and write
+        the ledger, in one transaction. Refusals, checked in this order: 422
+        `product_unavailable`, 409 `out_of_stock`, 409 `insufficient_funds`."""
+        quantities = _quantities(data)
+        products = await self.products.lock(quantities)
+        if any(pid not in products or not products[pid].is_active for pid in quantities):
+            raise ProductUnavailable
+        if any(products[pid].stock < quantity for pid, quantity in quantities.items()):
+            raise OutOfStock
+        total = sum(products[pid].price_cents * quantity for pid, quantity in quantities.items())
+        if await self.wallet.lock_for_payment(buyer.id) < total:
+            raise InsufficientFunds
+        order = Order(
+            user_id=buyer.id,
+            order_number=await self.orders.next_number(buyer.id),
+            status="paid",
+            total_cents=total,
+            items=[
+                OrderItem(
+                    product_id=pid,
+                    name=products[pid].name,
+                    unit_price_cents=products[pid].price_cents,
+                    quantity=quantity,
+                )
+                for pid, quantity in quantities.items()
+            ],
+        )
+        await self.orders.add(order)
+        for pid in sorted(quantities):
+            await self.products.take(pid, quantities[pid])
+        await self.wallet.pay(
+            buyer.id, total, order_id=order.id, note=f"Order {order.order_number}"
+        )
+        return await self._reloaded(order.id, buyer)
+
+    async def cancel_order(self, actor: Principal, order_id: int) -> Order:
+        """`paid` to `cancelled`: restock and refund, once, in one transaction."""
+        order = await self.orders.get_visible(order_id, actor)
+        if order is None:
+            raise _order_not_found()
+        if not await self.orders.mark_cancelled(order.id):
+            raise InvalidState
+        for item in sorted(order.items, key=lambda item: item.product_id):
+            await self.products.put_back(item.product_id, item.quantity)
+        await self.wallet.refund(
+            order.user_id,
+            order.total_cents,
+            order_id=order.id,
+            note=f"Order {order.order_number} cancelled",
+        )
+        return await self._reloaded(order.id, actor)
+
+    async def get_order(self, viewer: Principal, order_id: int) -> Order:
+        order = await self.orders.get_visible(order_id, viewer)
+        if order is None:
+            raise _order_not_found()
+        return order
+
+    async def orders_of(
+        self, buyer: Principal, *, status: str | None, limit: int, offset: int
+    ) -> PageResult[Order]:
+        return await self.orders.of_user(buyer.id, status=status, limit=limit, offset=offset)
+
+    async def _reloaded(self, order_id: int, viewer: Principal) -> Order:
+        order = await self.orders.get_visible(order_id, viewer)
+        assert order is not None  # written by this transaction, which still holds it
+        return order

@@ -1,0 +1,105 @@
+"""Moving money: deposits, transfers, and the payments and refunds of the shop.
+
+Invariants, on every database and under any concurrency: no balance is ever negative;
+the sum of all balances equals the sum of all deposits; every change of a balance has
+exactly one ledger entry, written in the same transaction. Balances change only through
+relative updates of wallets locked in a fixed order (see `WalletRepository.lock`), and
+ledger entries of a user are written while its wallet is locked, so a user's entry ids
+grow in commit order and the ledger's cursor pages never skip one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agora.errors import InvalidRecipient
+from agora.users.repository import UserRepository
+from agora.wallet.repository import InsufficientFunds, LedgerRepository, WalletRepository
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from agora.auth.principal import Principal
+    from agora.wallet.models import LedgerEntry
+    from agora.wallet.schemas import DepositRequest, TransferRequest
+
+
+class WalletService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.wallets = WalletRepository(session)
+        self.ledger = LedgerRepository(session)
+        self.users = UserRepository(session)
+
+    async def balance(self, user: Principal) -> int:
+        return await self.wallets.balance(user.id)
+
+    async def history(self, user: Principal, before: int | None, limit: int) -> list[LedgerEntry]:
+        return await self.ledger.of_user(user.id, before, limit)
+
+    async def deposit(self, data: DepositRequest) -> LedgerEntry:
+        """Credit money from outside the system (an admin's act)."""
+        if await self.users.get_principal(data.user_id) is None:
+            raise InvalidRecipient("Deposits go to an existing, active user.")
+        await self.wallets.lock([data.user_id])
+        await self.wallets.credit(data.user_id, data.amount_cents)
+        (entry,) = await self.ledger.record(
+            [_entry("deposit", data.user_id, data.amount_cents, to_user_id=data.user_id)]
+        )
+        return entry
+
+    async def transfer(self, sender: Principal, data: TransferRequest) -> LedgerEntry:
+        """Move money to another user: two balances, two entries, or nothing. Returns the
+        sender's entry."""
+        recipient_id = data.to_user_id
+        if recipient_id == sender.id or await self.users.get_principal(recipient_id) is None:
+            raise InvalidRecipient
+        balances = await self.wallets.lock([sender.id, recipient_id])
+        if balances[sender.id] < data.amount_cents:
+            raise InsufficientFunds
+        await self.wallets.debit(sender.id, data.amount_cents)
+        await self.wallets.credit(recipient_id, data.amount_cents)
+        parties = {"from_user_id": sender.id, "to_user_id": recipient_id, "note": data.note}
+        sent, _received = await self.ledger.record(
+            [
+                _entry("transfer", sender.id, data.amount_cents, **parties),
+                _entry("transfer", recipient_id, data.amount_cents, **parties),
+            ]
+        )
+        return sent
+
+    async def lock_for_payment(self, user_id: int) -> int:
+        """Lock the buyer's wallet before an order is numbered and paid; its balance."""
+        return (await self.wallets.lock([user_id]))[user_id]
+
+    async def pay(self, user_id: int, amount: int, *, order_id: int, note: str) -> None:
+        """Debit a wallet locked with `lock_for_payment` (nothing to do for free orders)."""
+        if amount > 0:
+            await self.wallets.debit(user_id, amount)
+            await self.ledger.record(
+                [
+                    _entry(
+                        "payment",
+                        user_id,
+                        amount,
+                        from_user_id=user_id,
+                        order_id=order_id,
+                        note=note,
+                    )
+                ]
+            )
+
+    async def refund(self, user_id: int, amount: int, *, order_id: int, note: str) -> None:
+        if amount > 0:
+            await self.wallets.lock([user_id])
+            await self.wallets.credit(user_id, amount)
+            await self.ledger.record(
+                [
+                    _entry(
+                        "refund", user_id, amount, to_user_id=user_id, order_id=order_id, note=note
+                    )
+                ]
+            )
+
+
+def _entry(kind: str, user_id: int, amount: int, **fields: Any) -> dict[str, Any]:
+    return {"kind": kind, "user_id": user_id, "amount_cents": amount, **fields}
