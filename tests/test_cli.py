@@ -98,3 +98,25 @@ async def test_serve_refuses_production_with_the_default_secret(
         get_settings.cache_clear()
     assert result.exit_code == 1
     assert "refusing to start" in result.output
+
+
+@pytest.mark.usefixtures("cli_environment")
+async def test_old_idempotency_keys_can_be_purged(
+    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+) -> None:
+    accounts = Accounts(live_client, live_database, settings)
+    ada, bob = await accounts.user("ada"), await accounts.user("bob")
+    headers = {**ada.headers, "Idempotency-Key": "old"}
+    body = {"to_user_id": bob.id, "amount_cents": 5}
+    first = await live_client.post("/api/v1/wallet/transfers", json=body, headers=headers)
+    assert first.json()["code"] == "insufficient_funds"
+
+    kept = await agora("idempotency", "purge", "--older-than-hours", "1")
+    assert (kept.exit_code, kept.output.strip()) == (0, "purged 0 idempotency keys")
+    replayed = await live_client.post("/api/v1/wallet/transfers", json=body, headers=headers)
+    assert replayed.headers.get("idempotent-replayed") == "true"
+
+    purged = await agora("idempotency", "purge", "--older-than-hours", "0")
+    assert (purged.exit_code, purged.output.strip()) == (0, "purged 1 idempotency keys")
+    fresh = await live_client.post("/api/v1/wallet/transfers", json=body, headers=headers)
+    assert "idempotent-replayed" not in fresh.headers

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Annotated, TypeVar
 
 import typer
@@ -13,7 +14,9 @@ from agora.config import InsecureSettingsError, get_settings
 from agora.db import migrations
 from agora.db.engine import create_engine
 from agora.db.session import Database
+from agora.db.types import utc_now
 from agora.errors import DomainError
+from agora.idempotency.repository import IdempotencyRepository
 from agora.users.schemas import UserCreate
 from agora.users.service import UserService
 
@@ -22,8 +25,12 @@ T = TypeVar("T")
 app = typer.Typer(help="agora: a community-marketplace API.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+idempotency_app = typer.Typer(
+    help="Idempotency keys of money and stock writes.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(idempotency_app, name="idempotency")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -123,6 +130,27 @@ def create_superuser(
     except DomainError as error:
         raise _fail(error.detail) from error
     typer.echo(f"created superuser {data.username} (id {user_id})")
+
+
+async def _purge_keys(claimed_before: datetime) -> int:
+    database = Database.from_settings(get_settings())
+    try:
+        return await database.run_in_transaction(
+            lambda session: IdempotencyRepository(session).purge(claimed_before)
+        )
+    finally:
+        await database.dispose()
+
+
+@idempotency_app.command("purge")
+def purge_idempotency_keys(
+    older_than_hours: Annotated[
+        float, typer.Option(min=0, help="Keys claimed longer ago than this are deleted.")
+    ] = 24,
+) -> None:
+    """Delete old idempotency keys (a retry after that runs the request again)."""
+    purged = asyncio.run(_purge_keys(utc_now() - timedelta(hours=older_than_hours)))
+    typer.echo(f"purged {purged} idempotency keys")
 
 
 def main() -> None:
