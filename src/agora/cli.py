@@ -1,17 +1,26 @@
 """The ``agora`` command: serve the API, migrate the database, manage users."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Annotated, TypeVar
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Annotated, Any, TypeVar
 
 import typer
 import uvicorn
 from pydantic import SecretStr, ValidationError
+from sqlalchemy import Table
 
+from agora.admin.catalog import EXPORTABLE, IMPORTABLE, export_columns
+from agora.admin.seed import Seeder, SeedPlan
+from agora.admin.service import check_file, export_rows, import_file
+from agora.api.streaming import ExportFormat, encode
 from agora.auth.passwords import PasswordHasher
 from agora.config import InsecureSettingsError, get_settings
 from agora.db import migrations
+from agora.db.bulk import BulkLoadError, FileFormat
 from agora.db.engine import create_engine
 from agora.db.session import Database
 from agora.db.types import utc_now
@@ -95,6 +104,139 @@ def current() -> None:
     head = migrations.head_revision()
     state = "latest" if revision == head else f"behind; latest is {head}"
     typer.echo(f"{revision or 'not migrated'} ({state})")
+
+
+class _Progress:
+    """One progress bar per stage, on stderr."""
+
+    def __init__(self) -> None:
+        self._bars: dict[str, tuple[Any, int]] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self._bars:
+            bar = typer.progressbar(length=max(total, 1), label=f"{stage:<14}", file=sys.stderr)
+            self._bars[stage] = (bar.__enter__(), 0)
+        bar, shown = self._bars[stage]
+        bar.update(done - shown)
+        self._bars[stage] = (bar, done)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    def rows(self, stage: str, total: int) -> Callable[[int], None]:
+        return lambda done: self(stage, done, total)
+
+
+async def _seed(plan: SeedPlan) -> None:
+    settings = get_settings()
+    database = Database.from_settings(settings)
+    try:
+        await Seeder(database, settings, plan).run(_Progress())
+    finally:
+        await database.dispose()
+
+
+@db_app.command()
+def seed(
+    users: Annotated[int, typer.Option(min=0)] = 100,
+    posts: Annotated[int, typer.Option(min=0)] = 500,
+    messages: Annotated[int, typer.Option(min=0)] = 10_000,
+    products: Annotated[int, typer.Option(min=0)] = 50,
+    orders: Annotated[int, typer.Option(min=0)] = 200,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same data.")] = 42,
+) -> None:
+    """Fill the database with demo data. Seeded accounts log in with the password
+    "agora-demo"."""
+    plan = SeedPlan(users, posts, messages, products, orders, seed)
+    asyncio.run(_seed(plan))
+    typer.echo(f"seeded with --seed {seed}")
+
+
+def _report(error: BulkLoadError, limit: int = 50) -> typer.Exit:
+    for problem in error.problems[:limit]:
+        typer.secho(str(problem), err=True, fg=typer.colors.RED)
+    if len(error.problems) > limit:
+        typer.secho(f"... and {len(error.problems) - limit} more", err=True)
+    return _fail(f"nothing imported: {len(error.problems)} problem(s)")
+
+
+async def _import(table: Table, file: Path, file_format: FileFormat, rows: int) -> int:
+    database = Database.from_settings(get_settings())
+    try:
+        progress = _Progress().rows(table.name, rows)
+        return await import_file(database, table, file, file_format, progress=progress)
+    finally:
+        await database.dispose()
+
+
+class Format(StrEnum):
+    ndjson = "ndjson"
+    csv = "csv"
+
+
+def _one_of(name: str, choices: Iterable[str]) -> str:
+    if name not in choices:
+        raise typer.BadParameter(f"{name!r} is not one of {', '.join(sorted(choices))}")
+    return name
+
+
+@db_app.command("import")
+def import_rows(
+    table: Annotated[
+        str,
+        typer.Argument(
+            help=f"one of: {', '.join(sorted(IMPORTABLE))}",
+            callback=lambda name: _one_of(name, IMPORTABLE),
+        ),
+    ],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    file_format: Annotated[
+        Format | None, typer.Option("--format", help="default: from the file's extension")
+    ] = None,
+) -> None:
+    """Load an NDJSON or CSV file into TABLE: every row or, if any is bad, none."""
+    suffix = file.suffix.lstrip(".")
+    chosen: FileFormat = "csv" if (file_format or suffix) == Format.csv else "ndjson"
+    target = IMPORTABLE[table]
+    try:
+        rows = check_file(target, file, chosen)
+        imported = asyncio.run(_import(target, file, chosen, rows))
+    except BulkLoadError as error:
+        raise _report(error) from error
+    typer.echo(f"imported {imported} rows into {table}")
+
+
+async def _export(name: str, file_format: ExportFormat, output: IO[bytes]) -> None:
+    database = Database.from_settings(get_settings())
+    try:
+        async with database.snapshot() as session:
+            async for chunk in encode(
+                export_rows(session, name), file_format, export_columns(name)
+            ):
+                output.write(chunk)
+    finally:
+        await database.dispose()
+
+
+@db_app.command()
+def export(
+    table: Annotated[
+        str,
+        typer.Argument(
+            help=f"one of: {', '.join(EXPORTABLE)}",
+            callback=lambda name: _one_of(name, EXPORTABLE),
+        ),
+    ],
+    file_format: Annotated[Format, typer.Option("--format")] = Format.ndjson,
+    output: Annotated[Path | None, typer.Option(help="default: standard output")] = None,
+) -> None:
+    """Write every row of TABLE, streamed from the database (users without password
+    hashes)."""
+    chosen: ExportFormat = "csv" if file_format == Format.csv else "ndjson"
+    if output is None:
+        asyncio.run(_export(table, chosen, sys.stdout.buffer))
+        return
+    with output.open("wb") as file:
+        asyncio.run(_export(table, chosen, file))
 
 
 async def _create_superuser(data: UserCreate) -> int:

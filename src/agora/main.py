@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from agora import __version__
+from agora.admin import router as admin
 from agora.api import health
 from agora.api.errors import install_error_handlers
 from agora.api.limits import BodySizeLimit
@@ -32,6 +33,7 @@ FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     chat.router,
     shop.router,
     wallet.router,
+    admin.router,
 )
 
 

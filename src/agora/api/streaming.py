@@ -1,4 +1,4 @@
-"""Streamed responses: large results leave as they are read, never held whole.
+"""Streamed exports: large results leave as they are read, never held whole.
 
 A streamed body outlives the request's unit of work (which has committed and closed by
 the time the first byte goes out), so it reads through a session of its own: a
@@ -6,11 +6,16 @@ the time the first byte goes out), so it reads through a session of its own: a
 client goes away.
 
 Rows arrive in batches (one await per batch, not per row: each await of an async result
-crosses SQLAlchemy's greenlet bridge) and are written as their column mappings, which
-the query labels exactly as the resource's schema names its fields.
+crosses SQLAlchemy's greenlet bridge) and leave as NDJSON (each row's mapping, labelled
+exactly as the resource's schema names its fields) or CSV (a header, then one line per
+row; NULL is an empty field, times are ISO-8601 in UTC).
 """
 
+import csv
+import io
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal
 
 from fastapi.responses import StreamingResponse
 from pydantic_core import to_json
@@ -19,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora.db.repository import AnyRow
 from agora.db.session import Database
 
-NDJSON = "application/x-ndjson"
+ExportFormat = Literal["ndjson", "csv"]
+MEDIA_TYPES: dict[ExportFormat, str] = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
 # Rows are sent in chunks of about this size: one write per row would cost more than the
 # rows themselves.
 CHUNK_BYTES = 64 * 1024
@@ -27,24 +33,61 @@ CHUNK_BYTES = 64 * 1024
 RowBatches = Callable[[AsyncSession], AsyncIterator[Sequence[AnyRow]]]
 
 
-def ndjson_response(database: Database, batches: RowBatches, *, filename: str) -> StreamingResponse:
-    """Every row of every batch, one JSON object per line."""
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+async def encode(
+    batches: AsyncIterator[Sequence[AnyRow]], file_format: ExportFormat, columns: Sequence[str]
+) -> AsyncIterator[bytes]:
+    """The rows of `batches` as NDJSON or CSV, in chunks of about CHUNK_BYTES."""
+    chunk = bytearray()
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    if file_format == "csv":
+        writer.writerow(columns)
+    async for batch in batches:
+        if file_format == "ndjson":
+            for row in batch:
+                chunk += to_json(row._asdict())
+                chunk += b"\n"
+        else:
+            writer.writerows([_csv_value(value) for value in row] for row in batch)
+        if file_format == "csv" or len(chunk) >= CHUNK_BYTES:
+            chunk += text.getvalue().encode()
+            text.seek(0)
+            text.truncate()
+        if len(chunk) >= CHUNK_BYTES:
+            yield bytes(chunk)
+            chunk.clear()
+    chunk += text.getvalue().encode()
+    if chunk:
+        yield bytes(chunk)
+
+
+def export_response(
+    database: Database,
+    batches: RowBatches,
+    *,
+    file_format: ExportFormat,
+    columns: Sequence[str],
+    filename: str,
+) -> StreamingResponse:
+    """A download of every row `batches` yields, read from a snapshot of its own."""
 
     async def body() -> AsyncIterator[bytes]:
         async with database.snapshot() as session:
-            chunk = bytearray()
-            async for batch in batches(session):
-                for row in batch:
-                    chunk += to_json(row._asdict())
-                    chunk += b"\n"
-                if len(chunk) >= CHUNK_BYTES:
-                    yield bytes(chunk)
-                    chunk.clear()
-            if chunk:
-                yield bytes(chunk)
+            async for chunk in encode(batches(session), file_format, columns):
+                yield chunk
 
     return StreamingResponse(
         body(),
-        media_type=NDJSON,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        media_type=MEDIA_TYPES[file_format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{file_format}"'},
     )

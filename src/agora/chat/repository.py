@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from agora.chat.models import Conversation, Message
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
 
     from agora.chat.schemas import MessageCreate
+
+
+# The fields of an exported message: those of a message in the API.
+EXPORT_COLUMNS = ("id", "conversation_id", "role", "content", "created_at")
 
 
 def _owned(conversation_id: uuid.UUID, owner_id: int) -> tuple[Any, Any]:
@@ -81,6 +85,16 @@ class ConversationRepository(Repository[Conversation]):
         concurrent transfers, the second finds nothing to update."""
         return await self._update_owned(conversation_id, owner_id, {"owner_id": new_owner_id})
 
+    async def recount_messages(self) -> None:
+        """Set every conversation's message count from its messages (after a bulk load,
+        which writes messages without counting them)."""
+        counted = (
+            select(func.count(Message.id))
+            .where(Message.conversation_id == Conversation.id)
+            .scalar_subquery()
+        )
+        await self.affected(update(Conversation).values(message_count=counted))
+
     async def delete_owned(self, conversation_id: uuid.UUID, owner_id: int) -> bool:
         """Delete it if `owner_id` owns it; its messages go with it in the database."""
         statement = delete(Conversation).where(*_owned(conversation_id, owner_id))
@@ -129,13 +143,7 @@ class MessageRepository(Repository[Message]):
         streamed from a server-side cursor. Checks ownership in the same statement, so a
         conversation transferred away meanwhile exports nothing."""
         statement = (
-            select(
-                Message.id,
-                Message.conversation_id,
-                Message.role,
-                Message.content,
-                Message.created_at,
-            )
+            select(*(getattr(Message, column) for column in EXPORT_COLUMNS))
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(*_owned(conversation_id, owner_id))
             .order_by(Message.id)

@@ -12,9 +12,9 @@ from agora.api.dependencies import CurrentUser, database_of, session_of
 from agora.api.params import CursorPagination, Pagination
 from agora.api.routing import TransactionalRoute
 from agora.api.schemas import CursorPage, Page, not_found
-from agora.api.streaming import NDJSON, ndjson_response
+from agora.api.streaming import MEDIA_TYPES, export_response
 from agora.chat.models import Conversation
-from agora.chat.repository import MessageRepository
+from agora.chat.repository import EXPORT_COLUMNS, MessageRepository
 from agora.chat.schemas import (
     ConversationCreate,
     ConversationDetail,
@@ -120,7 +120,7 @@ async def transfer_conversation(
 @router.get(
     "/{conversation_id}/export",
     response_class=StreamingResponse,
-    responses={200: {"content": {NDJSON: {}}}, **OWNED},
+    responses={200: {"content": {MEDIA_TYPES["ndjson"]: {}}}, **OWNED},
 )
 async def export_conversation(
     conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep, request: Request
@@ -133,6 +133,10 @@ async def export_conversation(
     def batches(session: AsyncSession) -> AsyncIterator[Sequence[AnyRow]]:
         return MessageRepository(session).export(conversation_id, owner.id)
 
-    return ndjson_response(
-        database_of(request), batches, filename=f"conversation-{conversation_id}.ndjson"
+    return export_response(
+        database_of(request),
+        batches,
+        file_format="ndjson",
+        columns=EXPORT_COLUMNS,
+        filename=f"conversation-{conversation_id}",
     )

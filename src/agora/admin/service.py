@@ -1,0 +1,97 @@
+"""Loading files into tables, and reading tables out, for admins and the command line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import DBAPIError
+
+from agora.admin.catalog import export_statement
+from agora.chat.repository import ConversationRepository
+from agora.db.bulk import (
+    BulkLoadError,
+    RowCoercer,
+    RowProblem,
+    bulk_insert,
+    chunked,
+    read_records,
+    realign_key_sequence,
+)
+from agora.models import Message
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+    from pathlib import Path
+    from typing import Any
+
+    from sqlalchemy import Table
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from agora.db.bulk import FileFormat
+    from agora.db.repository import AnyRow
+    from agora.db.session import Database
+
+
+def check_file(table: Table, path: Path, file_format: FileFormat) -> int:
+    """Read the whole file and convert every record; the number of rows, or a
+    `BulkLoadError` listing every bad line."""
+    coerce = RowCoercer(table)
+    problems: list[RowProblem] = []
+    rows = 0
+    for line, record in read_records(path, file_format):
+        try:
+            coerce(record)
+            rows += 1
+        except ValueError as error:
+            problems.append(RowProblem(line, str(error)))
+    if problems:
+        raise BulkLoadError(problems)
+    return rows
+
+
+def _coerced(table: Table, path: Path, file_format: FileFormat) -> Iterator[tuple[int, Any]]:
+    coerce = RowCoercer(table)
+    for line, record in read_records(path, file_format):
+        yield line, coerce(record)
+
+
+async def import_file(
+    database: Database,
+    table: Table,
+    path: Path,
+    file_format: FileFormat,
+    *,
+    progress: Callable[[int], None] = lambda rows: None,
+) -> int:
+    """Load a checked file (see `check_file`) into `table`, in chunks, all in one
+    transaction: if the database refuses a chunk (a foreign key, a CHECK), nothing of the
+    file is kept and the chunk's lines are reported."""
+
+    async def load(session: AsyncSession) -> int:
+        connection = await session.connection()
+        written = 0
+        with_keys = False
+        for chunk in chunked(_coerced(table, path, file_format)):
+            rows = [row for _line, row in chunk]
+            with_keys = with_keys or table.primary_key.columns[0].name in rows[0]
+            try:
+                await bulk_insert(connection, table, rows)
+            except DBAPIError as error:
+                refused = RowProblem(chunk[0][0], f"refused: {error.orig}", chunk[-1][0])
+                raise BulkLoadError([refused]) from error
+            written += len(rows)
+            progress(written)
+        if with_keys:
+            await realign_key_sequence(connection, table)
+        if table is Message.__table__:
+            await ConversationRepository(session).recount_messages()
+        return written
+
+    return await database.run_in_transaction(load)
+
+
+async def export_rows(session: AsyncSession, name: str) -> AsyncIterator[Sequence[AnyRow]]:
+    """Every row of export `name`, in batches, from a server-side cursor."""
+    result = await session.stream(export_statement(name))
+    async for batch in result.partitions():
+        yield batch
