@@ -2,18 +2,24 @@
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from typer.testing import CliRunner, Result
 
+from agora.admin.seed import DEMO_PASSWORD
 from agora.cli import app
 from agora.config import Settings, get_settings
+from agora.db.base import Base
 from agora.db.migrations import head_revision
 from agora.db.session import Database
+from agora.posts.models import Post
 from agora.users.models import User
-from tests.conftest import PASSWORD, Accounts
+from tests.conftest import PASSWORD, Accounts, empty_all_tables
+from tests.money import assert_money_invariants
 
 
 @pytest.fixture
@@ -120,3 +126,110 @@ async def test_old_idempotency_keys_can_be_purged(
     assert (purged.exit_code, purged.output.strip()) == (0, "purged 1 idempotency keys")
     fresh = await live_client.post("/api/v1/wallet/transfers", json=body, headers=headers)
     assert "idempotent-replayed" not in fresh.headers
+
+
+async def table_counts(database: Database) -> dict[str, int]:
+    async with database.transaction(read_only=True) as session:
+        return {
+            table.name: (
+                await session.execute(select(func.count()).select_from(table))
+            ).scalar_one()
+            for table in Base.metadata.sorted_tables
+        }
+
+
+@pytest.mark.usefixtures("cli_environment")
+async def test_seed_fills_every_feature_and_the_books_balance(
+    live_client: httpx.AsyncClient, live_database: Database, engine: AsyncEngine
+) -> None:
+    result = await agora(
+        "db",
+        "seed",
+        "--users",
+        "12",
+        "--posts",
+        "30",
+        "--messages",
+        "1200",
+        "--products",
+        "8",
+        "--orders",
+        "15",
+        "--seed",
+        "7",
+    )
+    assert result.exit_code == 0, result.output
+    counts = await table_counts(live_database)
+    assert (counts["users"], counts["posts"], counts["messages"], counts["products"]) == (
+        12,
+        30,
+        1200,
+        8,
+    )
+    assert counts["conversations"] == 3  # 500 messages each, the rest in a third
+    assert counts["comments"] > 0
+    assert counts["post_tags"] > 0
+    assert 0 < counts["orders"] <= 15
+    await assert_money_invariants(live_database)
+    token = await live_client.post(
+        "/api/v1/auth/token", data={"username": "s7_1", "password": DEMO_PASSWORD}
+    )
+    assert token.status_code == 200
+
+    async def content(session: AsyncSession) -> list[object]:
+        names = await session.execute(select(User.full_name).order_by(User.id))
+        titles = await session.execute(select(Post.title).order_by(Post.id))
+        return [*names.scalars(), *titles.scalars()]
+
+    first = await live_database.run_in_transaction(content, read_only=True)
+    await empty_all_tables(engine)
+    again = await agora(
+        "db",
+        "seed",
+        "--users",
+        "12",
+        "--posts",
+        "30",
+        "--messages",
+        "0",
+        "--products",
+        "0",
+        "--orders",
+        "0",
+        "--seed",
+        "7",
+    )
+    assert again.exit_code == 0, again.output
+    assert await live_database.run_in_transaction(content, read_only=True) == first
+
+
+@pytest.mark.usefixtures("cli_environment")
+async def test_import_and_export_from_the_command_line(
+    live_database: Database, tmp_path: Path
+) -> None:
+    good = tmp_path / "products.csv"
+    good.write_text("name,price_cents,stock\nLamp,1500,4\nChair,7000,1\n")
+    imported = await agora("db", "import", "products", str(good))
+    assert (imported.exit_code, imported.output.strip().splitlines()[-1]) == (
+        0,
+        "imported 2 rows into products",
+    )
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text('{"name": "x", "stock": 1}\nnope\n')
+    refused = await agora("db", "import", "products", str(bad))
+    assert refused.exit_code == 1
+    assert "line 1: price_cents is required" in refused.output
+    assert "line 2: not valid JSON" in refused.output
+    assert "nothing imported: 2 problem(s)" in refused.output
+    unknown = await agora("db", "import", "wallets", str(good))
+    assert unknown.exit_code == 2
+
+    output = tmp_path / "out.csv"
+    exported = await agora("db", "export", "products", "--format", "csv", "--output", str(output))
+    assert exported.exit_code == 0, exported.output
+    lines = output.read_text().splitlines()
+    assert lines[0].startswith("id,name,description,price_cents,stock,is_active")
+    assert [line.split(",")[1] for line in lines[1:]] == ["Lamp", "Chair"]
+    to_stdout = await agora("db", "export", "users")
+    assert to_stdout.exit_code == 0
+    assert "hashed_password" not in to_stdout.output

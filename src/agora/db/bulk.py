@@ -108,9 +108,11 @@ _NOT_A_RECORD = "\x00not a record"
 
 
 def _to_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError("expected an integer")
-    return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdecimal() and value.isascii():
+        return int(value)
+    raise ValueError("expected an integer")
 
 
 def _to_bool(value: Any) -> bool:
@@ -122,18 +124,20 @@ def _to_bool(value: Any) -> bool:
 
 
 def _to_datetime(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError("expected an ISO-8601 date and time")
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError("expected an ISO-8601 date and time") from None
     if parsed.tzinfo is None:
         raise ValueError("expected a UTC offset (e.g. Z or +00:00)")
     return parsed.astimezone(UTC)
 
 
 def _to_uuid(value: Any) -> uuid.UUID:
-    if not isinstance(value, str):
-        raise ValueError("expected a UUID")
-    return uuid.UUID(value)
+    try:
+        return uuid.UUID(value)
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError("expected a UUID") from None
 
 
 def _converter(column: Column[Any]) -> Callable[[Any], Any]:
