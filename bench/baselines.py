@@ -42,7 +42,11 @@ async def _no_reset(_connection: asyncpg.Connection) -> None:
 async def _pool(app: Any) -> AsyncIterator[None]:
     size = int(os.environ.get("BENCH_POOL_SIZE", "20"))
     app.state.pool = await asyncpg.create_pool(
-        os.environ["BENCH_DSN"], min_size=size, max_size=size, reset=_no_reset
+        os.environ["BENCH_DSN"],
+        min_size=size,
+        max_size=size,
+        reset=_no_reset,
+        server_settings={"jit": "off"},  # as agora's connections
     )
     app.state.secret = os.environ["BENCH_JWT_SECRET"]
     yield
@@ -133,3 +137,140 @@ def create_naive_export_app() -> Starlette:
         routes=[Route("/api/v1/conversations/{conversation_id:uuid}/export", _naive_export)],
         lifespan=_pool,
     )
+
+
+POSTS = """
+SELECT p.id, p.title, p.content, p.is_published, p.created_at, p.updated_at,
+       u.id AS author_id, u.username,
+       (SELECT count(*) FROM comments c WHERE c.post_id = p.id) AS comment_count,
+       ARRAY(SELECT t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
+             WHERE pt.post_id = p.id ORDER BY t.name) AS tags
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.is_published ORDER BY p.created_at DESC, p.id DESC LIMIT $1 OFFSET $2
+"""
+
+
+async def _posts(request: Request) -> JSONResponse:
+    """agora's anonymous GET /api/v1/posts: published posts, newest first, each with its
+    author, tags and comment count, and the total."""
+    limit = int(request.query_params.get("limit", 20))
+    offset = int(request.query_params.get("offset", 0))
+    async with request.app.state.pool.acquire() as connection:
+        rows = await connection.fetch(POSTS, limit, offset)
+        total = await connection.fetchval("SELECT count(*) FROM posts WHERE is_published")
+    items = [
+        {
+            "id": row["id"],
+            "title": row["title"],
+            "content": row["content"],
+            "is_published": row["is_published"],
+            "created_at": row["created_at"].isoformat(),
+            "updated_at": row["updated_at"].isoformat(),
+            "author": {"id": row["author_id"], "username": row["username"]},
+            "tags": list(row["tags"]),
+            "comment_count": row["comment_count"],
+        }
+        for row in rows
+    ]
+    return JSONResponse({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+PRODUCT = (
+    "SELECT id, name, description, price_cents, stock, is_active, created_at, updated_at "
+    "FROM products WHERE id = $1"
+)
+
+
+async def _product(request: Request, product_id: int) -> JSONResponse:
+    async with request.app.state.pool.acquire() as connection:
+        row = await connection.fetchrow(PRODUCT, product_id)
+    if row is None:
+        return _error(404, "Product not found.", "not_found")
+    body = dict(row)
+    body["created_at"] = row["created_at"].isoformat()
+    body["updated_at"] = row["updated_at"].isoformat()
+    return JSONResponse(body)
+
+
+async def _transfer(request: Request) -> JSONResponse:
+    """agora's POST /api/v1/wallet/transfers as one raw transaction: the caller and the
+    recipient checked, both wallets locked in id order, the sender debited only if the
+    balance allows, the recipient credited, one ledger row per side."""
+    authorization = request.headers.get("authorization", "")
+    try:
+        claims = jwt.decode(
+            authorization.removeprefix("Bearer "),
+            request.app.state.secret,
+            algorithms=["HS256"],
+            options={"require": ["exp", "iat", "sub"]},
+        )
+        sender = int(claims["sub"])
+    except (jwt.PyJWTError, ValueError):
+        return _error(401, "The access token is invalid or has expired.", "invalid_token")
+    data = await request.json()
+    recipient, amount, note = data["to_user_id"], data["amount_cents"], data.get("note")
+    active = "SELECT 1 FROM users WHERE id = $1 AND is_active AND deleted_at IS NULL"
+    async with request.app.state.pool.acquire() as connection, connection.transaction():
+        if await connection.fetchval(active, sender) is None:
+            return _error(401, "The access token is invalid or has expired.", "invalid_token")
+        if recipient == sender or await connection.fetchval(active, recipient) is None:
+            return _error(422, "The recipient must be another active user.", "invalid_recipient")
+        pair = sorted({sender, recipient})
+        await connection.execute(
+            "INSERT INTO wallets (user_id, balance_cents) SELECT unnest($1::bigint[]), 0 "
+            "ON CONFLICT DO NOTHING",
+            pair,
+        )
+        balances = dict(
+            await connection.fetch(
+                "SELECT user_id, balance_cents FROM wallets WHERE user_id = ANY($1) "
+                "ORDER BY user_id FOR UPDATE",
+                pair,
+            )
+        )
+        if balances[sender] < amount:
+            return _error(409, "The balance is too low for this.", "insufficient_funds")
+        await connection.execute(
+            "UPDATE wallets SET balance_cents = balance_cents - $2 WHERE user_id = $1",
+            sender,
+            amount,
+        )
+        await connection.execute(
+            "UPDATE wallets SET balance_cents = balance_cents + $2 WHERE user_id = $1",
+            recipient,
+            amount,
+        )
+        entries = await connection.fetch(
+            "INSERT INTO ledger_entries (user_id, kind, amount_cents, from_user_id, to_user_id,"
+            " note, created_at) SELECT unnest($1::bigint[]), 'transfer', $2, $3, $4, $5, now()"
+            " RETURNING id, kind, amount_cents, from_user_id, to_user_id, note, created_at",
+            [sender, recipient],
+            amount,
+            sender,
+            recipient,
+            note,
+        )
+    sent = dict(entries[0])
+    sent["created_at"] = sent["created_at"].isoformat()
+    return JSONResponse(sent, status_code=201)
+
+
+def create_catalogue_app() -> FastAPI:
+    """The post list, a product, and a transfer, on FastAPI with raw asyncpg."""
+    app = FastAPI(lifespan=_pool)
+
+    @app.get("/api/v1/posts")
+    async def posts(request: Request) -> JSONResponse:
+        return await _posts(request)
+
+    @app.get("/api/v1/products/{product_id}")
+    async def product(
+        request: Request, product_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+    ) -> JSONResponse:
+        return await _product(request, product_id)
+
+    @app.post("/api/v1/wallet/transfers")
+    async def transfer(request: Request) -> JSONResponse:
+        return await _transfer(request)
+
+    return app

@@ -1,6 +1,7 @@
 """Shared by the benchmarks: a scratch PostgreSQL database, pinned server processes, the
 load generator, and the report."""
 
+import argparse
 import json
 import os
 import statistics
@@ -10,13 +11,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 
+from agora.admin.seed import Seeder, SeedPlan
 from agora.config import Settings
 from agora.db import migrations
 from agora.db.engine import create_engine
+from agora.db.session import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -63,6 +67,10 @@ class Contender:
     command: Sequence[str]
     environment: dict[str, str] = field(default_factory=dict)
 
+    def variant(self, name: str, **environment: str) -> "Contender":
+        """The same server with more settings."""
+        return Contender(name, self.command, {**self.environment, **environment})
+
 
 class Server:
     def __init__(self, contender: Contender, port: int) -> None:
@@ -104,23 +112,18 @@ class Server:
 
 
 def run_load(
-    port: int,
-    paths: list[str],
-    headers: dict[str, str],
-    connections: int,
-    warmup: float,
-    duration: float,
+    port: int, specs: Sequence[dict[str, Any]], connections: int, warmup: float, duration: float
 ) -> dict[str, float]:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    paths_file = RESULTS / "paths.txt"
-    paths_file.write_text("\n".join(paths))
+    requests_file = RESULTS / "requests.jsonl"
+    requests_file.write_text("".join(json.dumps(spec) + "\n" for spec in specs))
     command = [
         sys.executable,
         "-m",
         "bench.loadgen",
         f"http://127.0.0.1:{port}",
-        "--paths-file",
-        str(paths_file),
+        "--requests-file",
+        str(requests_file),
         "--connections",
         str(connections),
         "--warmup",
@@ -128,8 +131,6 @@ def run_load(
         "--duration",
         str(duration),
     ]
-    for name, value in headers.items():
-        command += ["--header", f"{name}: {value}"]
     output = subprocess.run(
         command,
         cwd=ROOT,
@@ -151,3 +152,133 @@ def summarize(rounds: list[dict[str, float]]) -> dict[str, float]:
     summary["timeouts"] = sum(r["timeouts"] for r in rounds)
     summary["requests"] = sum(r["requests"] for r in rounds)
     return summary
+
+
+@dataclass
+class Comparison:
+    """agora and its baselines under the same load, round after round."""
+
+    name: str
+    title: str
+    requests: Sequence[dict[str, Any]]
+    contenders: Sequence[Contender]
+    baseline: str
+    # The throughput agora must reach, as a fraction of the baseline's (None: report only).
+    target_ratio: float | None = None
+    # A GET that answers 200 once a server is ready (default: the first request).
+    ready: dict[str, Any] | None = None
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per round")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--only", action="append", help="run only these contenders (by name)")
+
+
+def compare(comparison: Comparison, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Run every contender `args.rounds` times (rotating the order), print the table and
+    the checks, save the figures in bench/results/NAME.json."""
+    field = [c for c in comparison.contenders if not args.only or c.name in args.only]
+    ready = comparison.ready or comparison.requests[0]
+    rounds: dict[str, list[dict[str, float]]] = {}
+    for number in range(args.rounds):
+        for contender in field[number % len(field) :] + field[: number % len(field)]:
+            with Server(contender, args.port) as server:
+                server.wait_ready(ready["path"], ready.get("headers", {}))
+                result = run_load(
+                    args.port, comparison.requests, args.connections, args.warmup, args.duration
+                )
+            rounds.setdefault(contender.name, []).append(result)
+            print(
+                f"round {number + 1} {contender.name:28} {result['rps']:8.0f} req/s "
+                f"p50 {result['p50_ms']:6.1f} ms p99 {result['p99_ms']:6.1f} ms "
+                f"errors {result['errors']} timeouts {result['timeouts']}",
+                flush=True,
+            )
+    summary = {name: summarize(results) for name, results in rounds.items()}
+    print(
+        f"\n{comparison.title}, {args.connections} connections, "
+        f"medians of {args.rounds} rounds of {args.duration:.0f} s"
+    )
+    baseline = summary.get(comparison.baseline, {}).get("rps")
+    print(
+        "| contender | req/s | p50 ms | p99 ms | p99/p50 | errors+timeouts "
+        f"| vs {comparison.baseline} |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, figures in summary.items():
+        ratio = f"{figures['rps'] / baseline:.0%}" if baseline else "-"
+        print(
+            f"| {name} | {figures['rps']:.0f} | {figures['p50_ms']:.1f} | "
+            f"{figures['p99_ms']:.1f} | {figures['p99_ms'] / figures['p50_ms']:.2f} | "
+            f"{figures['errors'] + figures['timeouts']:.0f} | {ratio} |"
+        )
+    agora = summary.get("agora")
+    if agora and baseline and comparison.target_ratio is not None:
+        reached = agora["rps"] / baseline
+        print(
+            f"{'PASS' if reached >= comparison.target_ratio else 'FAIL'}: throughput >= "
+            f"{comparison.target_ratio:.0%} of {comparison.baseline} ({reached:.0%})"
+        )
+    if agora:
+        print(
+            f"{'PASS' if agora['errors'] + agora['timeouts'] == 0 else 'FAIL'}: "
+            "no errors or timeouts"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{comparison.name}.json").write_text(
+        json.dumps({"rounds": rounds, "summary": summary}, indent=2)
+    )
+    return summary
+
+
+def agora_contender(dsn: str, secret: str, pool_size: int = 20, **environment: str) -> Contender:
+    """agora, served as the README serves it, on the benchmark's database."""
+    return Contender(
+        "agora",
+        [sys.executable, "-m", "agora", "serve", "--port", "{port}", "--no-access-log"],
+        {
+            "AGORA_ENVIRONMENT": "production",
+            "AGORA_DATABASE_URL": dsn.replace("postgresql://", "postgresql+asyncpg://", 1),
+            "AGORA_JWT_SECRET": secret,
+            "AGORA_DB_POOL_SIZE": str(pool_size),
+            "AGORA_DB_MAX_OVERFLOW": "0",
+            **environment,
+        },
+    )
+
+
+def baseline_contender(
+    name: str, factory: str, dsn: str, secret: str, pool_size: int = 20
+) -> Contender:
+    """A raw-asyncpg app of bench/baselines.py, served by uvicorn the same way."""
+    return Contender(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"bench.baselines:{factory}",
+            "--factory",
+            "--port",
+            "{port}",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        {"BENCH_DSN": dsn, "BENCH_JWT_SECRET": secret, "BENCH_POOL_SIZE": str(pool_size)},
+    )
+
+
+async def seed_demo(dsn: str, plan: SeedPlan) -> None:
+    """Fill the database with agora's own seeder (the bulk path of the data-access kit)."""
+    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    settings = Settings(_env_file=None, database_url=url, argon2_time_cost=1)  # type: ignore[call-arg]
+    database = Database.from_settings(settings)
+    try:
+        await Seeder(database, settings, plan).run(lambda stage, done, total: None)
+    finally:
+        await database.dispose()

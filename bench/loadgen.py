@@ -2,8 +2,10 @@
 request as soon as the previous answer has arrived.
 
 Run as its own process (pinned to its own core by the runner) so that it never shares an
-event loop with the server it measures. Prints one JSON object: requests, errors,
-timeouts, requests per second and latency percentiles in milliseconds.
+event loop with the server it measures. The requests come from a JSON-lines file (method,
+path, headers, body, expected status) and are cycled through; a response with another
+status than expected is an error. Prints one JSON object: requests, errors, timeouts,
+requests per second and latency percentiles in milliseconds.
 """
 
 import argparse
@@ -11,6 +13,7 @@ import asyncio
 import json
 import time
 from itertools import cycle
+from typing import Any
 from urllib.parse import urlsplit
 
 import uvloop
@@ -26,6 +29,17 @@ class Stats:
         self.recording = False
 
 
+def encode(spec: dict[str, Any], host: str, port: int) -> tuple[bytes, int]:
+    """The request's bytes on the wire, and the status it should get."""
+    body = json.dumps(spec["body"]).encode() if spec.get("body") is not None else b""
+    headers = {"Host": f"{host}:{port}", **spec.get("headers", {})}
+    if body:
+        headers |= {"Content-Type": "application/json", "Content-Length": str(len(body))}
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = f"{spec.get('method', 'GET')} {spec['path']} HTTP/1.1\r\n{head}\r\n".encode()
+    return request + body, int(spec.get("expect", 200))
+
+
 async def read_response(reader: asyncio.StreamReader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
@@ -39,13 +53,19 @@ async def read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def connection_loop(
-    host: str, port: int, requests: list[bytes], stats: Stats, stop: asyncio.Event, offset: int
+    host: str,
+    port: int,
+    requests: list[tuple[bytes, int]],
+    stats: Stats,
+    stop: asyncio.Event,
+    offset: int,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     pending = cycle(requests[offset:] + requests[:offset])
     while not stop.is_set():
+        request, expected = next(pending)
         started = time.perf_counter()
-        writer.write(next(pending))
+        writer.write(request)
         try:
             status = await asyncio.wait_for(read_response(reader), TIMEOUT_SECONDS)
         except TimeoutError:
@@ -56,7 +76,7 @@ async def connection_loop(
             continue
         if stats.recording:
             stats.latencies.append(time.perf_counter() - started)
-            if status != 200:
+            if status != expected:
                 stats.errors += 1
     writer.close()
 
@@ -69,19 +89,11 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 async def run(
-    url: str,
-    paths: list[str],
-    headers: dict[str, str],
-    connections: int,
-    warmup: float,
-    duration: float,
+    url: str, specs: list[dict[str, Any]], connections: int, warmup: float, duration: float
 ) -> dict[str, float]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    requests = [
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}\r\n".encode() for path in paths
-    ]
+    requests = [encode(spec, host, port) for spec in specs]
     stats, stop = Stats(), asyncio.Event()
     step = max(1, len(requests) // connections)
     tasks = [
@@ -111,16 +123,14 @@ async def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("url")
-    parser.add_argument("--paths-file", required=True, help="one request path per line")
-    parser.add_argument("--header", action="append", default=[], help="Name: value")
+    parser.add_argument("--requests-file", required=True, help="JSON lines: method, path, ...")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=10.0)
     args = parser.parse_args()
-    with open(args.paths_file) as paths_file:
-        paths = [line.strip() for line in paths_file if line.strip()]
-    headers = dict(header.split(": ", 1) for header in args.header)
-    result = uvloop.run(run(args.url, paths, headers, args.connections, args.warmup, args.duration))
+    with open(args.requests_file) as requests_file:
+        specs = [json.loads(line) for line in requests_file if line.strip()]
+    result = uvloop.run(run(args.url, specs, args.connections, args.warmup, args.duration))
     print(json.dumps(result))
 
 

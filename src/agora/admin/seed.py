@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from agora.auth.passwords import PasswordHasher
 from agora.auth.principal import Principal
 from agora.db.base import Base
-from agora.db.bulk import CHUNK_ROWS, bulk_insert, chunked, realign_key_sequence
+from agora.db.bulk import CHUNK_ROWS, analyze, bulk_insert, chunked, realign_key_sequence
 from agora.errors import Conflict
 from agora.posts.repository import TagRepository
 from agora.shop.schemas import OrderCreate, OrderLine
@@ -144,6 +144,15 @@ class Seeder:
         await self._chats(user_ids, progress)
         await self._products(progress)
         await self._orders(user_ids, progress)
+        await self._analyze()
+
+    async def _analyze(self) -> None:
+        async def refresh(session: AsyncSession) -> None:
+            connection = await session.connection()
+            for table in Base.metadata.sorted_tables:
+                await analyze(connection, table)
+
+        await self.database.run_in_transaction(refresh)
 
     async def _load(
         self,

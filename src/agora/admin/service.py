@@ -12,6 +12,7 @@ from agora.db.bulk import (
     BulkLoadError,
     RowCoercer,
     RowProblem,
+    analyze,
     bulk_insert,
     chunked,
     read_records,
@@ -83,6 +84,7 @@ async def import_file(
             progress(written)
         if with_keys:
             await realign_key_sequence(connection, table)
+        await analyze(connection, table)
         if table is Message.__table__:
             await ConversationRepository(session).recount_messages()
         return written

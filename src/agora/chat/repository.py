@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from agora.chat.models import Conversation, Message
@@ -13,7 +13,7 @@ from agora.db.types import utc_now
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import AsyncIterator, Mapping, Sequence
+    from collections.abc import AsyncIterator, Sequence
 
     from agora.chat.schemas import MessageCreate
 
@@ -24,6 +24,31 @@ EXPORT_COLUMNS = ("id", "conversation_id", "role", "content", "created_at")
 
 def _owned(conversation_id: uuid.UUID, owner_id: int) -> tuple[Any, Any]:
     return Conversation.id == conversation_id, Conversation.owner_id == owner_id
+
+
+# The writes of an owned conversation, built once (see agora.db.repository); they match
+# nothing when the caller does not own it.
+_OWNED = (
+    Conversation.id == bindparam("conversation"),
+    Conversation.owner_id == bindparam("owner"),
+)
+_RECORD_MESSAGES = (
+    update(Conversation)
+    .where(*_OWNED)
+    .values(
+        updated_at=bindparam("now"), message_count=Conversation.message_count + bindparam("added")
+    )
+)
+_CHANGE_OWNER = (
+    update(Conversation)
+    .where(*_OWNED)
+    .values(updated_at=bindparam("now"), owner_id=bindparam("new_owner"))
+)
+_DELETE_OWNED = delete(Conversation).where(*_OWNED)
+
+
+def _owned_parameters(conversation_id: uuid.UUID, owner_id: int) -> dict[str, Any]:
+    return {"conversation": conversation_id, "owner": owner_id, "now": utc_now()}
 
 
 class ConversationRepository(Repository[Conversation]):
@@ -59,31 +84,21 @@ class ConversationRepository(Repository[Conversation]):
             self.session, statement, limit=limit, offset=offset, count=self.select(where)
         )
 
-    async def _update_owned(
-        self, conversation_id: uuid.UUID, owner_id: int, values: Mapping[str, Any]
-    ) -> bool:
-        statement = (
-            update(Conversation)
-            .where(*_owned(conversation_id, owner_id))
-            .values({"updated_at": utc_now(), **values})
-        )
-        return await self.affected(statement) == 1
-
     async def record_messages(self, conversation_id: uuid.UUID, owner_id: int, added: int) -> bool:
         """Count `added` new messages and mark the conversation active, if `owner_id` owns
         it. The UPDATE also takes the row's lock until COMMIT, so appends to one
         conversation happen one after the other and their ids grow in commit order: a
         reader paging by id never misses a batch that commits late."""
-        return await self._update_owned(
-            conversation_id, owner_id, {"message_count": Conversation.message_count + added}
-        )
+        parameters = {**_owned_parameters(conversation_id, owner_id), "added": added}
+        return await self.affected(_RECORD_MESSAGES, parameters) == 1
 
     async def change_owner(
         self, conversation_id: uuid.UUID, owner_id: int, new_owner_id: int
     ) -> bool:
         """Give the conversation to `new_owner_id` if `owner_id` still owns it: of two
         concurrent transfers, the second finds nothing to update."""
-        return await self._update_owned(conversation_id, owner_id, {"owner_id": new_owner_id})
+        parameters = {**_owned_parameters(conversation_id, owner_id), "new_owner": new_owner_id}
+        return await self.affected(_CHANGE_OWNER, parameters) == 1
 
     async def recount_messages(self) -> None:
         """Set every conversation's message count from its messages (after a bulk load,
@@ -97,8 +112,8 @@ class ConversationRepository(Repository[Conversation]):
 
     async def delete_owned(self, conversation_id: uuid.UUID, owner_id: int) -> bool:
         """Delete it if `owner_id` owns it; its messages go with it in the database."""
-        statement = delete(Conversation).where(*_owned(conversation_id, owner_id))
-        return await self.affected(statement) == 1
+        parameters = _owned_parameters(conversation_id, owner_id)
+        return await self.affected(_DELETE_OWNED, parameters) == 1
 
 
 class MessageRepository(Repository[Message]):
@@ -106,7 +121,7 @@ class MessageRepository(Repository[Message]):
 
     async def append(
         self, conversation_id: uuid.UUID, messages: Sequence[MessageCreate]
-    ) -> list[Message]:
+    ) -> list[AnyRow]:
         """One multi-row INSERT; the messages come back in order, ids ascending."""
         now = utc_now()
         return await self.insert_returning(

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from agora.auth.principal import Principal
     from agora.chat.models import Message
     from agora.chat.schemas import ConversationCreate, ConversationUpdate, MessageBatch
-    from agora.db.repository import PageResult
+    from agora.db.repository import AnyRow, PageResult
 
 
 def _not_found() -> NotFound:
@@ -64,7 +64,7 @@ class ChatService:
 
     async def append(
         self, owner: Principal, conversation_id: uuid.UUID, batch: MessageBatch
-    ) -> list[Message]:
+    ) -> list[AnyRow]:
         """All the batch's messages or, on any failure, none of them."""
         added = len(batch.messages)
         if not await self.conversations.record_messages(conversation_id, owner.id, added):

@@ -253,6 +253,16 @@ async def realign_key_sequence(connection: AsyncConnection, table: Table) -> Non
         )
 
 
+async def analyze(connection: AsyncConnection, table: Table) -> None:
+    """Refresh the planner's statistics of `table` after a bulk load: without them the
+    planner guesses, and on PostgreSQL may even compile the query (JIT) for a guess."""
+    statement = {"mysql": "ANALYZE TABLE {}", "mariadb": "ANALYZE TABLE {}"}.get(
+        connection.dialect.name, "ANALYZE {}"
+    )
+    quoted = connection.dialect.identifier_preparer.quote(table.name)
+    await connection.execute(text(statement.format(quoted)))
+
+
 def chunked(rows: Iterator[Any], size: int = CHUNK_ROWS) -> Iterator[list[Any]]:
     chunk: list[Any] = []
     for row in rows:

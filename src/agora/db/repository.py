@@ -25,7 +25,7 @@ from agora.errors import Conflict, DomainError, InvalidInput, NotFound
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from sqlalchemy import CursorResult, Row, Select
+    from sqlalchemy import CursorResult, Row, Select, Table
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.orm import InstrumentedAttribute
     from sqlalchemy.orm.interfaces import ORMOption
@@ -37,7 +37,12 @@ AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
 AnyRow: TypeAlias = "Row[*tuple[Any, ...]]"
 RowT = TypeVar("RowT")
 
+# Statements the generic methods build, kept per model (and dialect): a statement object
+# that is reused keeps its compiled SQL and its cache key, while building a new one costs
+# as much CPU as its round trip (measured: ~0.2 ms per statement on a money transfer).
 _BY_ID_STATEMENTS: dict[tuple[type[Base], bool], Select[Any]] = {}
+_INSERT_STATEMENTS: dict[tuple[type[Base], str, str], Any] = {}
+_NO_SYNC = {"synchronize_session": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,33 +201,44 @@ class Repository(Generic[ModelT]):
             await self.session.delete(instance)
         await self.flush()
 
-    async def insert_returning(self, rows: Sequence[Mapping[str, Any]]) -> list[ModelT]:
+    async def insert_returning(self, rows: Sequence[Mapping[str, Any]]) -> list[AnyRow]:
         """INSERT `rows` as one multi-row statement (per 1,000 rows) and return the new
-        entities in the order of `rows`, with their generated keys ascending.
+        rows, every column, in the order of `rows`, their generated keys ascending.
 
+        A Core INSERT on the table, not an ORM one: callers want the stored values, not
+        entities, and the ORM's bulk path builds a new statement on every call.
         PostgreSQL and MariaDB return the rows in parameter order on request. SQLAlchemy
         cannot ask that of SQLite and would fall back to one INSERT per row; there the
         rows of one INSERT get ascending rowids in VALUES order, and no other writer can
         interleave (BEGIN IMMEDIATE holds the database's write lock), so sorting by key
         restores the order.
         """
-        if self.session.get_bind().dialect.name != "sqlite":
-            statement = insert(self.model).returning(self.model, sort_by_parameter_order=True)
-            return list((await self.session.scalars(statement, rows)).all())
-        inserted = (
-            await self.session.scalars(insert(self.model).returning(self.model), rows)
-        ).all()
-        mapper = sqlalchemy_inspect(self.model)
-        key = mapper.get_property_by_column(mapper.primary_key[0]).key
-        return sorted(inserted, key=lambda entity: getattr(entity, key))
+        dialect = self.session.get_bind().dialect.name
+        ordered = dialect != "sqlite"
+        cache_key = (self.model, dialect, "returning")
+        statement = _INSERT_STATEMENTS.get(cache_key)
+        if statement is None:
+            table = self._table()
+            statement = insert(table).returning(*table.c, sort_by_parameter_order=ordered)
+            _INSERT_STATEMENTS[cache_key] = statement
+        inserted = list((await self.session.execute(statement, rows)).all())
+        if ordered:
+            return inserted
+        (key,) = self._table().primary_key.columns
+        return sorted(inserted, key=lambda row: getattr(row, key.name))
 
-    async def affected(self, statement: Executable) -> int:
+    def _table(self) -> Table:
+        return self.model.metadata.tables[self.model.__tablename__]
+
+    async def affected(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> int:
         """Run a bulk UPDATE or DELETE and return how many rows it matched.
 
         Conditional writes (``... WHERE balance >= :amount``, ``... WHERE owner_id = :me``)
         are checked this way: the database decides, atomically, under its row locks.
         """
-        result = await self.session.execute(statement.execution_options(synchronize_session=False))
+        result = await self.session.execute(statement, parameters, execution_options=_NO_SYNC)
         return cast("CursorResult[Any]", result).rowcount
 
     async def add_missing(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -236,19 +252,13 @@ class Repository(Generic[ModelT]):
         if not rows:
             return
         dialect = self.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            statement: Executable = (
-                postgresql.insert(self.model).values(list(rows)).on_conflict_do_nothing()
-            )
-        elif dialect == "sqlite":
-            statement = sqlite.insert(self.model).values(list(rows)).on_conflict_do_nothing()
-        else:
-            insert = mysql.insert(self.model).values(list(rows))
-            # A no-op update: MariaDB's way of "do nothing" that, unlike INSERT IGNORE,
-            # does not also swallow unrelated errors.
-            first = next(iter(rows[0]))
-            statement = insert.on_duplicate_key_update({first: insert.inserted[first]})
-        await self.session.execute(statement)
+        first = next(iter(rows[0]))
+        cache_key = (self.model, dialect, first)
+        statement = _INSERT_STATEMENTS.get(cache_key)
+        if statement is None:
+            statement = _insert_skipping_duplicates(self._table(), dialect, first)
+            _INSERT_STATEMENTS[cache_key] = statement
+        await self.session.execute(statement, list(rows))
 
     async def flush(self) -> None:
         try:
@@ -267,3 +277,14 @@ class Repository(Generic[ModelT]):
                 "The request refers to something that does not exist.", code="invalid_reference"
             )
         return Conflict("The change conflicts with existing data.", code="constraint_violation")
+
+
+def _insert_skipping_duplicates(table: Table, dialect: str, column: str) -> Executable:
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    statement = mysql.insert(table)
+    # A no-op update of a column the rows give: MariaDB's way of "do nothing" that,
+    # unlike INSERT IGNORE, does not also swallow unrelated errors.
+    return statement.on_duplicate_key_update({column: statement.inserted[column]})

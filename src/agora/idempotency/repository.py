@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from agora.db.repository import Repository
 from agora.db.types import utc_now
@@ -12,6 +12,30 @@ from agora.idempotency.models import IdempotencyRecord
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+
+# Built once (see agora.db.repository).
+_RECORD = (
+    IdempotencyRecord.user_id == bindparam("record_user"),
+    IdempotencyRecord.key == bindparam("record_key"),
+)
+_CLAIMED = (
+    select(IdempotencyRecord)
+    .where(*_RECORD)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_BY_TOKEN = (*_RECORD, IdempotencyRecord.claim_token == bindparam("token"))
+_COMPLETE = (
+    update(IdempotencyRecord)
+    .where(*_BY_TOKEN)
+    .values(
+        completed_at=bindparam("now"),
+        response_status=bindparam("status"),
+        response_body=bindparam("body"),
+    )
+)
+_RELEASE = delete(IdempotencyRecord).where(*_BY_TOKEN, IdempotencyRecord.completed_at.is_(None))
 
 
 class IdempotencyRepository(Repository[IdempotencyRecord]):
@@ -39,13 +63,8 @@ class IdempotencyRepository(Repository[IdempotencyRecord]):
                 }
             ]
         )
-        statement = (
-            select(IdempotencyRecord)
-            .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        record: IdempotencyRecord = (await self.session.execute(statement)).scalar_one()
+        parameters = {"record_user": user_id, "record_key": key}
+        record: IdempotencyRecord = (await self.session.execute(_CLAIMED, parameters)).scalar_one()
         abandoned = record.completed_at is None and record.claimed_at < stale_before
         if abandoned and record.fingerprint == fingerprint and record.claim_token != token:
             await self.update(record, {"claim_token": token, "claimed_at": now})
@@ -53,19 +72,17 @@ class IdempotencyRepository(Repository[IdempotencyRecord]):
 
     async def complete(self, user_id: int, key: str, token: str, status: int, body: str) -> bool:
         """Store the claimed request's response; False if the claim was lost meanwhile."""
-        statement = (
-            update(IdempotencyRecord)
-            .where(*_claimed(user_id, key, token))
-            .values(completed_at=utc_now(), response_status=status, response_body=body)
-        )
-        return await self.affected(statement) == 1
+        parameters = {
+            **_claim(user_id, key, token),
+            "now": utc_now(),
+            "status": status,
+            "body": body,
+        }
+        return await self.affected(_COMPLETE, parameters) == 1
 
     async def release(self, user_id: int, key: str, token: str) -> None:
         """Forget an uncompleted claim, so that a retry runs the request."""
-        statement = delete(IdempotencyRecord).where(
-            *_claimed(user_id, key, token), IdempotencyRecord.completed_at.is_(None)
-        )
-        await self.affected(statement)
+        await self.affected(_RELEASE, _claim(user_id, key, token))
 
     async def purge(self, claimed_before: datetime) -> int:
         """Delete the keys claimed before `claimed_before`; how many were deleted."""
@@ -73,9 +90,5 @@ class IdempotencyRepository(Repository[IdempotencyRecord]):
         return await self.affected(statement)
 
 
-def _claimed(user_id: int, key: str, token: str) -> tuple[Any, ...]:
-    return (
-        IdempotencyRecord.user_id == user_id,
-        IdempotencyRecord.key == key,
-        IdempotencyRecord.claim_token == token,
-    )
+def _claim(user_id: int, key: str, token: str) -> dict[str, Any]:
+    return {"record_user": user_id, "record_key": key, "token": token}

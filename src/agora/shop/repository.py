@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
 from agora.db.repository import PageResult, Repository, paginate, text_search
@@ -26,6 +26,34 @@ _PRODUCT_ORDER: dict[str, tuple[Any, ...]] = {
     "name": (Product.name, Product.id),
     "-created_at": (Product.created_at.desc(), Product.id.desc()),
 }
+
+
+# The statements of placing and cancelling orders, built once (see agora.db.repository).
+_LOCKED_PRODUCTS = (
+    select(Product)
+    .where(Product.id.in_(bindparam("product_ids", expanding=True)))
+    .order_by(Product.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_TAKE = (
+    update(Product)
+    .where(Product.id == bindparam("product"), Product.stock >= bindparam("quantity"))
+    .values(stock=Product.stock - bindparam("quantity"))
+)
+_PUT_BACK = (
+    update(Product)
+    .where(Product.id == bindparam("product"))
+    .values(stock=Product.stock + bindparam("quantity"))
+)
+_NEXT_NUMBER = select(func.coalesce(func.max(Order.order_number), 0) + 1).where(
+    Order.user_id == bindparam("buyer")
+)
+_CANCEL = (
+    update(Order)
+    .where(Order.id == bindparam("order"), Order.status == "paid")
+    .values(status="cancelled", updated_at=bindparam("now"))
+)
 
 
 class OutOfStock(Conflict):
@@ -60,29 +88,18 @@ class ProductRepository(Repository[Product]):
     async def lock(self, product_ids: Iterable[int]) -> dict[int, Product]:
         """The products (those that exist), locked in id order until the end of the
         transaction, read as last committed (a locking read, on every database)."""
-        statement = (
-            self.select(Product.id.in_(sorted(set(product_ids))))
-            .order_by(Product.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+        result = await self.session.execute(
+            _LOCKED_PRODUCTS, {"product_ids": sorted(set(product_ids))}
         )
-        return {product.id: product for product in await self.get_many(statement)}
+        return {product.id: product for product in result.scalars()}
 
     async def take(self, product_id: int, quantity: int) -> None:
         """Remove `quantity` from a locked product's stock, never below zero."""
-        statement = (
-            update(Product)
-            .where(Product.id == product_id, Product.stock >= quantity)
-            .values(stock=Product.stock - quantity)
-        )
-        if await self.affected(statement) != 1:
+        if await self.affected(_TAKE, {"product": product_id, "quantity": quantity}) != 1:
             raise OutOfStock
 
     async def put_back(self, product_id: int, quantity: int) -> None:
-        statement = (
-            update(Product).where(Product.id == product_id).values(stock=Product.stock + quantity)
-        )
-        await self.affected(statement)
+        await self.affected(_PUT_BACK, {"product": product_id, "quantity": quantity})
 
 
 class OrderRepository(Repository[Order]):
@@ -98,10 +115,7 @@ class OrderRepository(Repository[Order]):
     async def next_number(self, user_id: int) -> int:
         """The user's next order number. Only call it holding the user's wallet lock,
         which makes the buyer's orders be numbered one at a time."""
-        statement = select(func.coalesce(func.max(Order.order_number), 0) + 1).where(
-            Order.user_id == user_id
-        )
-        return int((await self.session.execute(statement)).scalar_one())
+        return int((await self.session.execute(_NEXT_NUMBER, {"buyer": user_id})).scalar_one())
 
     async def get_visible(self, order_id: int, viewer: Principal) -> Order | None:
         """The order with its items, if `viewer` owns it or is an admin."""
@@ -130,9 +144,4 @@ class OrderRepository(Repository[Order]):
     async def mark_cancelled(self, order_id: int) -> bool:
         """Cancel the order if it is paid. Of two concurrent cancels, the second waits for
         the first and then finds nothing to update."""
-        statement = (
-            update(Order)
-            .where(Order.id == order_id, Order.status == "paid")
-            .values(status="cancelled", updated_at=utc_now())
-        )
-        return await self.affected(statement) == 1
+        return await self.affected(_CANCEL, {"order": order_id, "now": utc_now()}) == 1

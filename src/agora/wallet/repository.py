@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
-from agora.db.repository import Repository
+from agora.db.repository import AnyRow, Repository
 from agora.errors import Conflict
 from agora.wallet.models import LedgerEntry, Wallet
 
@@ -19,11 +19,30 @@ class InsufficientFunds(Conflict):
     default_detail = "The balance is too low for this."
 
 
+_LOCKED_BALANCES = (
+    select(Wallet.user_id, Wallet.balance_cents)
+    .where(Wallet.user_id.in_(bindparam("user_ids", expanding=True)))
+    .order_by(Wallet.user_id)
+    .with_for_update()
+)
+_DEBIT = (
+    update(Wallet)
+    .where(Wallet.user_id == bindparam("wallet_user"), Wallet.balance_cents >= bindparam("amount"))
+    .values(balance_cents=Wallet.balance_cents - bindparam("amount"))
+)
+_CREDIT = (
+    update(Wallet)
+    .where(Wallet.user_id == bindparam("wallet_user"))
+    .values(balance_cents=Wallet.balance_cents + bindparam("amount"))
+)
+_BALANCE = select(Wallet.balance_cents).where(Wallet.user_id == bindparam("wallet_user"))
+
+
 class WalletRepository(Repository[Wallet]):
     model = Wallet
 
     async def balance(self, user_id: int) -> int:
-        row = await self.fetch_row(select(Wallet.balance_cents).where(Wallet.user_id == user_id))
+        row = await self.fetch_row(_BALANCE, {"wallet_user": user_id})
         return 0 if row is None else int(row.balance_cents)
 
     async def lock(self, user_ids: Iterable[int]) -> dict[int, int]:
@@ -37,40 +56,24 @@ class WalletRepository(Repository[Wallet]):
         """
         ids = sorted(set(user_ids))
         await self.add_missing([{"user_id": user_id, "balance_cents": 0} for user_id in ids])
-        statement = (
-            select(Wallet.user_id, Wallet.balance_cents)
-            .where(Wallet.user_id.in_(ids))
-            .order_by(Wallet.user_id)
-            .with_for_update()
-        )
-        rows = (await self.session.execute(statement)).all()
+        rows = (await self.session.execute(_LOCKED_BALANCES, {"user_ids": ids})).all()
         return {row.user_id: row.balance_cents for row in rows}
 
     async def debit(self, user_id: int, amount: int) -> None:
         """Take `amount` from a locked wallet, never below zero."""
-        statement = (
-            update(Wallet)
-            .where(Wallet.user_id == user_id, Wallet.balance_cents >= amount)
-            .values(balance_cents=Wallet.balance_cents - amount)
-        )
-        if await self.affected(statement) != 1:
+        if await self.affected(_DEBIT, {"wallet_user": user_id, "amount": amount}) != 1:
             raise InsufficientFunds
 
     async def credit(self, user_id: int, amount: int) -> None:
         """Add `amount` to a locked wallet."""
-        statement = (
-            update(Wallet)
-            .where(Wallet.user_id == user_id)
-            .values(balance_cents=Wallet.balance_cents + amount)
-        )
-        await self.affected(statement)
+        await self.affected(_CREDIT, {"wallet_user": user_id, "amount": amount})
 
 
 class LedgerRepository(Repository[LedgerEntry]):
     model = LedgerEntry
 
-    async def record(self, entries: Sequence[Mapping[str, Any]]) -> list[LedgerEntry]:
-        """Write entries (ids ascending, in the given order)."""
+    async def record(self, entries: Sequence[Mapping[str, Any]]) -> list[AnyRow]:
+        """Write entries; the stored rows, ids ascending, in the given order."""
         return await self.insert_returning(entries)
 
     async def of_user(self, user_id: int, before: int | None, limit: int) -> list[LedgerEntry]:

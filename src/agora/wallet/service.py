@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from agora.auth.principal import Principal
+    from agora.db.repository import AnyRow
     from agora.wallet.models import LedgerEntry
     from agora.wallet.schemas import DepositRequest, TransferRequest
 
@@ -36,7 +37,7 @@ class WalletService:
     async def history(self, user: Principal, before: int | None, limit: int) -> list[LedgerEntry]:
         return await self.ledger.of_user(user.id, before, limit)
 
-    async def deposit(self, data: DepositRequest) -> LedgerEntry:
+    async def deposit(self, data: DepositRequest) -> AnyRow:
         """Credit money from outside the system (an admin's act)."""
         if await self.users.get_principal(data.user_id) is None:
             raise InvalidRecipient("Deposits go to an existing, active user.")
@@ -47,7 +48,7 @@ class WalletService:
         )
         return entry
 
-    async def transfer(self, sender: Principal, data: TransferRequest) -> LedgerEntry:
+    async def transfer(self, sender: Principal, data: TransferRequest) -> AnyRow:
         """Move money to another user: two balances, two entries, or nothing. Returns the
         sender's entry."""
         recipient_id = data.to_user_id

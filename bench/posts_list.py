@@ -1,0 +1,64 @@
+"""Benchmark: ``GET /api/v1/posts`` (a page of 20 with authors, tags and comment counts),
+anonymous, on a seeded PostgreSQL database.
+
+agora against the same JSON built with raw asyncpg on FastAPI (one query for the page,
+with the tags and counts as subqueries, and one for the total).
+
+Target: agora >= 40% of the raw-asyncpg throughput.
+
+    uv run python -m bench.posts_list [--posts 20000] [--rounds 3] ...
+"""
+
+import argparse
+import asyncio
+import random
+
+from agora.admin.seed import SeedPlan
+from bench.harness import (
+    Comparison,
+    add_load_arguments,
+    agora_contender,
+    baseline_contender,
+    compare,
+    create_migrated_database,
+    seed_demo,
+)
+
+DATABASE = "agora_bench_posts"
+SECRET = "bench-secret-" + "p" * 40
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_load_arguments(parser)
+    parser.add_argument("--users", type=int, default=1_000)
+    parser.add_argument("--posts", type=int, default=20_000)
+    args = parser.parse_args()
+
+    dsn = asyncio.run(create_migrated_database(DATABASE))
+    plan = SeedPlan(users=args.users, posts=args.posts, messages=0, products=0, orders=0)
+    asyncio.run(seed_demo(dsn, plan))
+    rng = random.Random(42)
+    requests = [
+        {"path": f"/api/v1/posts?limit=20&offset={rng.randint(0, 500)}"} for _ in range(500)
+    ]
+    compare(
+        Comparison(
+            name="posts_list",
+            title="GET /api/v1/posts (20 per page), PostgreSQL",
+            requests=requests,
+            contenders=[
+                agora_contender(dsn, SECRET),
+                baseline_contender("fastapi+asyncpg", "create_catalogue_app", dsn, SECRET),
+            ],
+            baseline="fastapi+asyncpg",
+            target_ratio=0.4,
+        ),
+        args,
+    )
+
+
+if __name__ == "__main__":
+    main()

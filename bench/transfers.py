@@ -1,0 +1,113 @@
+"""Benchmark: ``POST /api/v1/wallet/transfers`` between random users, on PostgreSQL.
+
+agora against the same transaction written with raw asyncpg on FastAPI: check caller
+and recipient, create missing wallets, lock both in id order, debit, credit, write the
+two ledger rows. Every request is a real transfer (201); there is no target, the figures
+are reported: throughput and tail latency under contention for the same wallets.
+
+    uv run python -m bench.transfers [--users 1000] [--senders 200] [--rounds 3] ...
+"""
+
+import argparse
+import asyncio
+import random
+from datetime import UTC, datetime
+
+import asyncpg
+
+from agora.auth.tokens import TokenCodec
+from bench.harness import (
+    Comparison,
+    add_load_arguments,
+    agora_contender,
+    baseline_contender,
+    compare,
+    create_migrated_database,
+)
+
+DATABASE = "agora_bench_transfers"
+SECRET = "bench-secret-" + "t" * 40
+BALANCE = 10**12
+
+
+async def seed(dsn: str, users: int) -> None:
+    """`users` accounts, each with a wallet deposited far beyond what the run can spend."""
+    now = datetime.now(UTC)
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.copy_records_to_table(
+            "users",
+            columns=[
+                "id",
+                "email",
+                "username",
+                "hashed_password",
+                "is_active",
+                "is_superuser",
+                "created_at",
+                "updated_at",
+            ],
+            records=(
+                (i, f"u{i}@example.com", f"user{i}", "x", True, False, now, now)
+                for i in range(1, users + 1)
+            ),
+        )
+        await connection.copy_records_to_table(
+            "wallets", records=((i, BALANCE) for i in range(1, users + 1))
+        )
+        await connection.copy_records_to_table(
+            "ledger_entries",
+            columns=["user_id", "kind", "amount_cents", "to_user_id", "created_at"],
+            records=((i, "deposit", BALANCE, i, now) for i in range(1, users + 1)),
+        )
+        await connection.execute("SELECT setval('users_id_seq', $1)", users)
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_load_arguments(parser)
+    parser.add_argument("--users", type=int, default=1_000)
+    parser.add_argument("--senders", type=int, default=200)
+    args = parser.parse_args()
+
+    dsn = asyncio.run(create_migrated_database(DATABASE))
+    asyncio.run(seed(dsn, args.users))
+    codec = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400)
+    tokens = {sender: codec.issue(sender).access_token for sender in range(1, args.senders + 1)}
+    rng = random.Random(42)
+    requests = []
+    for _ in range(2000):
+        sender = rng.randint(1, args.senders)
+        recipient = rng.choice([user for user in range(1, 50) if user != sender])
+        requests.append(
+            {
+                "method": "POST",
+                "path": "/api/v1/wallet/transfers",
+                "headers": {"Authorization": f"Bearer {tokens[sender]}"},
+                "body": {"to_user_id": recipient, "amount_cents": 1},
+                "expect": 201,
+            }
+        )
+    compare(
+        Comparison(
+            name="transfers",
+            title="POST /api/v1/wallet/transfers, PostgreSQL",
+            requests=requests,
+            contenders=[
+                agora_contender(dsn, SECRET),
+                baseline_contender("fastapi+asyncpg", "create_catalogue_app", dsn, SECRET),
+            ],
+            baseline="fastapi+asyncpg",
+            ready={"path": "/api/v1/posts"},
+        ),
+        args,
+    )
+
+
+if __name__ == "__main__":
+    main()
