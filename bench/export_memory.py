@@ -1,14 +1,17 @@
-"""Benchmark: server memory while exporting a conversation of 200,000 messages.
+"""Benchmark: server memory while exporting conversations of 100,000, 200,000 and
+1,000,000 messages.
 
 agora streams ``GET /api/v1/conversations/{id}/export`` from a server-side cursor; the
 baseline (bench/baselines.py) fetches every row and then sends them, the way an export
-is often first written. Each server runs pinned to CPU 0; its peak resident set
-(``VmHWM`` in /proc) is read after a warm-up export and again after the big one: the
-difference is what the export cost in memory.
+is often first written. Each server runs pinned to CPU 0. Its peak resident set
+(``VmHWM`` in /proc, which only grows) is read after a warm-up export of 10 messages and
+again after each export, smallest first.
 
-Target: agora's peak grows by less than 50 MB.
+Targets: agora's peak grows by less than 50 MB with the 200,000-message export, and by
+less than 50 MB between the 100,000- and the 1,000,000-message export: memory does not
+follow the row count.
 
-    uv run python -m bench.export_memory [--messages 200000]
+    uv run python -m bench.export_memory [--sizes 100000 200000 1000000]
 """
 
 import argparse
@@ -20,6 +23,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -34,11 +38,14 @@ WORDS = (
 )
 
 
-async def seed(dsn: str, messages: int) -> tuple[uuid.UUID, uuid.UUID]:
-    """One user owning a big conversation and a small one (for warming up)."""
+WARM_UP = 10
+
+
+async def seed(dsn: str, sizes: list[int]) -> dict[int, uuid.UUID]:
+    """One user owning a conversation of each size (and one for warming up)."""
     rng = random.Random(7)
     now = datetime.now(UTC)
-    big, small = uuid.uuid4(), uuid.uuid4()
+    conversations = {size: uuid.uuid4() for size in [WARM_UP, *sizes]}
     connection = await asyncpg.connect(dsn)
     try:
         await connection.execute(
@@ -50,7 +57,7 @@ async def seed(dsn: str, messages: int) -> tuple[uuid.UUID, uuid.UUID]:
         await connection.executemany(
             "INSERT INTO conversations (id, owner_id, title, message_count, created_at,"
             " updated_at) VALUES ($1, 1, $2, $3, $4, $4)",
-            [(big, "big", messages, now), (small, "small", 10, now)],
+            [(c, f"{size} messages", size, now) for size, c in conversations.items()],
         )
         records = (
             (
@@ -59,8 +66,8 @@ async def seed(dsn: str, messages: int) -> tuple[uuid.UUID, uuid.UUID]:
                 " ".join(rng.choices(WORDS, k=40)),
                 now + timedelta(microseconds=index),
             )
-            for conversation, count in ((small, 10), (big, messages))
-            for index in range(count)
+            for size, conversation in conversations.items()
+            for index in range(size)
         )
         await connection.copy_records_to_table(
             "messages",
@@ -70,7 +77,7 @@ async def seed(dsn: str, messages: int) -> tuple[uuid.UUID, uuid.UUID]:
         await connection.execute("ANALYZE messages")
     finally:
         await connection.close()
-    return big, small
+    return conversations
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -84,7 +91,7 @@ def export(port: int, conversation: uuid.UUID, headers: dict[str, str]) -> tuple
     """Stream the export, counting lines and bytes, keeping nothing."""
     lines = size = 0
     url = f"http://127.0.0.1:{port}/api/v1/conversations/{conversation}/export"
-    with httpx.stream("GET", url, headers=headers, timeout=600) as response:
+    with httpx.stream("GET", url, headers=headers, timeout=1200) as response:
         response.raise_for_status()
         for chunk in response.iter_bytes():
             lines += chunk.count(b"\n")
@@ -92,20 +99,9 @@ def export(port: int, conversation: uuid.UUID, headers: dict[str, str]) -> tuple
     return lines, size
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--messages", type=int, default=200_000)
-    parser.add_argument("--port", type=int, default=8766)
-    args = parser.parse_args()
-
-    dsn = asyncio.run(create_migrated_database(DATABASE))
-    big, small = asyncio.run(seed(dsn, args.messages))
-    token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=3600).issue(1)
-    headers = {"Authorization": f"Bearer {token.access_token}"}
+def contenders(dsn: str) -> list[Contender]:
     python = sys.executable
-    contenders = [
+    return [
         Contender(
             "agora (streamed)",
             [python, "-m", "agora", "serve", "--port", "{port}", "--no-access-log"],
@@ -132,45 +128,80 @@ def main() -> None:
             {"BENCH_DSN": dsn, "BENCH_JWT_SECRET": SECRET, "BENCH_POOL_SIZE": "2"},
         ),
     ]
-    results = {}
-    for contender in contenders:
-        with Server(contender, args.port) as server:
-            warm_up = f"/api/v1/conversations/{small}/export"
-            server.wait_ready(warm_up, headers)
-            export(args.port, small, headers)
-            assert server.process is not None
-            before = peak_rss_mb(server.process.pid)
-            started = time.perf_counter()
-            lines, size = export(args.port, big, headers)
-            seconds = time.perf_counter() - started
-            after = peak_rss_mb(server.process.pid)
-        assert lines == args.messages, (contender.name, lines)
-        results[contender.name] = {
-            "rows": lines,
-            "megabytes_sent": size / 2**20,
-            "seconds": seconds,
-            "rows_per_second": lines / seconds,
-            "peak_rss_before_mb": before,
-            "peak_rss_after_mb": after,
-            "peak_growth_mb": after - before,
-        }
-        print(
-            f"{contender.name:32} {lines} rows, {size / 2**20:.0f} MB in {seconds:.1f} s; "
-            f"peak RSS {before:.0f} -> {after:.0f} MB (+{after - before:.0f})",
-            flush=True,
-        )
 
-    print(f"\nexport of {args.messages:,} messages, PostgreSQL")
-    print("| contender | rows/s | MB sent | peak RSS before | after | growth |")
-    print("|---|---:|---:|---:|---:|---:|")
+
+def measure(
+    contender: Contender, port: int, conversations: dict[int, uuid.UUID], headers: dict[str, str]
+) -> dict[str, Any]:
+    """The warm-up peak, then per size: rows/s and the peak after its export."""
+    with Server(contender, port) as server:
+        server.wait_ready(f"/api/v1/conversations/{conversations[WARM_UP]}/export", headers)
+        export(port, conversations[WARM_UP], headers)
+        assert server.process is not None
+        baseline_peak = peak_rss_mb(server.process.pid)
+        exports = {}
+        for size, conversation in conversations.items():
+            if size == WARM_UP:
+                continue
+            started = time.perf_counter()
+            lines, sent = export(port, conversation, headers)
+            seconds = time.perf_counter() - started
+            assert lines == size, (contender.name, size, lines)
+            peak = peak_rss_mb(server.process.pid)
+            exports[str(size)] = {
+                "megabytes_sent": sent / 2**20,
+                "seconds": seconds,
+                "rows_per_second": size / seconds,
+                "peak_rss_mb": peak,
+                "growth_mb": peak - baseline_peak,
+            }
+            print(
+                f"{contender.name:32} {size:>9} rows, {sent / 2**20:5.0f} MB in {seconds:5.1f} s;"
+                f" peak RSS {peak:6.0f} MB (+{peak - baseline_peak:.0f})",
+                flush=True,
+            )
+    return {"warm_up_peak_rss_mb": baseline_peak, "exports": exports}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 200_000, 1_000_000])
+    parser.add_argument("--port", type=int, default=8766)
+    args = parser.parse_args()
+    sizes = sorted(set(args.sizes))
+
+    dsn = asyncio.run(create_migrated_database(DATABASE))
+    conversations = asyncio.run(seed(dsn, sizes))
+    token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=3600).issue(1)
+    headers = {"Authorization": f"Bearer {token.access_token}"}
+    results = {
+        contender.name: measure(contender, args.port, conversations, headers)
+        for contender in contenders(dsn)
+    }
+
+    print("\nexports of one conversation, PostgreSQL; peak RSS growth over the warm-up peak")
+    print("| contender | warm-up peak | " + " | ".join(f"{s:,} rows" for s in sizes) + " |")
+    print("|---|---:|" + "---:|" * len(sizes))
     for name, figures in results.items():
+        cells = [
+            f"+{e['growth_mb']:.0f} MB, {e['rows_per_second']:.0f} rows/s"
+            for e in figures["exports"].values()
+        ]
+        print(f"| {name} | {figures['warm_up_peak_rss_mb']:.0f} MB | " + " | ".join(cells) + " |")
+    agora = results["agora (streamed)"]["exports"]
+    if "200000" in agora:
+        growth = agora["200000"]["growth_mb"]
+        verdict = "PASS" if growth < 50 else "FAIL"
+        print(f"{verdict}: 200,000 messages grow agora's peak by < 50 MB ({growth:.1f} MB)")
+    if "100000" in agora and "1000000" in agora:
+        growth = agora["1000000"]["peak_rss_mb"] - agora["100000"]["peak_rss_mb"]
+        verdict = "PASS" if growth < 50 else "FAIL"
         print(
-            f"| {name} | {figures['rows_per_second']:.0f} | {figures['megabytes_sent']:.0f} | "
-            f"{figures['peak_rss_before_mb']:.0f} MB | {figures['peak_rss_after_mb']:.0f} MB | "
-            f"+{figures['peak_growth_mb']:.0f} MB |"
+            f"{verdict}: agora's peak grows by < 50 MB between 100,000 and 1,000,000 rows"
+            f" ({growth:.1f} MB)"
         )
-    growth = results["agora (streamed)"]["peak_growth_mb"]
-    print(f"{'PASS' if growth < 50 else 'FAIL'}: agora's peak grows by < 50 MB ({growth:.1f} MB)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "export_memory.json").write_text(json.dumps(results, indent=2))
 
