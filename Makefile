@@ -37,9 +37,14 @@ typecheck: install
 pytest: install
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
+# Each benchmark against its baseline, one after the other (about 25 minutes); BENCHMARKS.md.
 bench: install
 	$(UV) run --no-sync python -m bench.users_get
+	$(UV) run --no-sync python -m bench.posts_list
+	$(UV) run --no-sync python -m bench.product_get
+	$(UV) run --no-sync python -m bench.transfers
 	$(UV) run --no-sync python -m bench.export_memory
+	$(UV) run --no-sync python -m bench.bulk_load
 
 format: install
 	$(UV) run --no-sync ruff format src tests bench

@@ -1,4 +1,5 @@
-"""The ``agora`` command: serve the API, migrate the database, manage users."""
+"""The ``agora`` command: serve the API, migrate, seed, import and export the database,
+manage users and idempotency keys."""
 
 import asyncio
 import sys
@@ -144,8 +145,10 @@ def seed(
     orders: Annotated[int, typer.Option(min=0)] = 200,
     seed: Annotated[int, typer.Option(help="The same seed gives the same data.")] = 42,
 ) -> None:
-    """Fill the database with demo data. Seeded accounts log in with the password
-    "agora-demo"."""
+    """Fill the database with demo data.
+
+    Seeded accounts log in with the password "agora-demo".
+    """
     plan = SeedPlan(users, posts, messages, products, orders, seed)
     asyncio.run(_seed(plan))
     typer.echo(f"seeded with --seed {seed}")
@@ -229,8 +232,10 @@ def export(
     file_format: Annotated[Format, typer.Option("--format")] = Format.ndjson,
     output: Annotated[Path | None, typer.Option(help="default: standard output")] = None,
 ) -> None:
-    """Write every row of TABLE, streamed from the database (users without password
-    hashes)."""
+    """Write every row of TABLE, streamed from the database.
+
+    Users are written without their password hashes.
+    """
     chosen: ExportFormat = "csv" if file_format == Format.csv else "ndjson"
     if output is None:
         asyncio.run(_export(table, chosen, sys.stdout.buffer))

@@ -8,7 +8,9 @@ client goes away.
 Rows arrive in batches (one await per batch, not per row: each await of an async result
 crosses SQLAlchemy's greenlet bridge) and leave as NDJSON (each row's mapping, labelled
 exactly as the resource's schema names its fields) or CSV (a header, then one line per
-row; NULL is an empty field, times are ISO-8601 in UTC).
+row; NULL is an empty field, times are ISO-8601 in UTC). Cells are written as they are,
+without the quote some tools prefix to text starting with `=`: exports are data to be
+imported again, and must survive the round trip unchanged.
 """
 
 import csv
