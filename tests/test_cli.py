@@ -17,6 +17,7 @@ from agora.db.base import Base
 from agora.db.migrations import head_revision
 from agora.db.session import Database
 from agora.posts.models import Post
+from agora.shop.models import Order
 from agora.users.models import User
 from tests.conftest import PASSWORD, Accounts, empty_all_tables
 from tests.money import assert_money_invariants
@@ -138,26 +139,17 @@ async def table_counts(database: Database) -> dict[str, int]:
         }
 
 
+SEED_COMMAND = (
+    "db", "seed", "--users", "12", "--posts", "30", "--messages", "1200", "--products", "8",
+    "--orders", "15", "--seed", "7",
+)  # fmt: skip
+
+
 @pytest.mark.usefixtures("cli_environment")
 async def test_seed_fills_every_feature_and_the_books_balance(
     live_client: httpx.AsyncClient, live_database: Database, engine: AsyncEngine
 ) -> None:
-    result = await agora(
-        "db",
-        "seed",
-        "--users",
-        "12",
-        "--posts",
-        "30",
-        "--messages",
-        "1200",
-        "--products",
-        "8",
-        "--orders",
-        "15",
-        "--seed",
-        "7",
-    )
+    result = await agora(*SEED_COMMAND)
     assert result.exit_code == 0, result.output
     counts = await table_counts(live_database)
     assert (counts["users"], counts["posts"], counts["messages"], counts["products"]) == (
@@ -169,7 +161,8 @@ async def test_seed_fills_every_feature_and_the_books_balance(
     assert counts["conversations"] == 3  # 500 messages each, the rest in a third
     assert counts["comments"] > 0
     assert counts["post_tags"] > 0
-    assert 0 < counts["orders"] <= 15
+    assert counts["orders"] == 15  # refused orders (stock, money) are drawn again
+    assert "seeded 12 users, 30 posts, 1200 messages, 8 products and 15 orders" in result.output
     await assert_money_invariants(live_database)
     token = await live_client.post(
         "/api/v1/auth/token", data={"username": "s7_1", "password": DEMO_PASSWORD}
@@ -179,28 +172,31 @@ async def test_seed_fills_every_feature_and_the_books_balance(
     async def content(session: AsyncSession) -> list[object]:
         names = await session.execute(select(User.full_name).order_by(User.id))
         titles = await session.execute(select(Post.title).order_by(Post.id))
-        return [*names.scalars(), *titles.scalars()]
+        orders = await session.execute(
+            select(Order.user_id, Order.total_cents).order_by(Order.user_id, Order.order_number)
+        )
+        return [*names.scalars(), *titles.scalars(), *map(tuple, orders)]
 
     first = await live_database.run_in_transaction(content, read_only=True)
     await empty_all_tables(engine)
-    again = await agora(
-        "db",
-        "seed",
-        "--users",
-        "12",
-        "--posts",
-        "30",
-        "--messages",
-        "0",
-        "--products",
-        "0",
-        "--orders",
-        "0",
-        "--seed",
-        "7",
-    )
+    again = await agora(*SEED_COMMAND)
     assert again.exit_code == 0, again.output
     assert await live_database.run_in_transaction(content, read_only=True) == first
+
+
+@pytest.mark.usefixtures("cli_environment")
+async def test_seed_says_how_many_orders_the_shop_accepted(live_database: Database) -> None:
+    # One buyer, whose deposit covers a few orders at most: the rest are refused.
+    result = await agora(
+        "db", "seed", "--users", "1", "--posts", "0", "--messages", "0", "--products", "3",
+        "--orders", "200",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    placed = (await table_counts(live_database))["orders"]
+    assert 0 < placed < 200
+    assert f"and {placed} orders" in result.output
+    assert f"only {placed} of 200 orders" in result.output
+    await assert_money_invariants(live_database)
 
 
 @pytest.mark.usefixtures("cli_environment")

@@ -127,11 +127,11 @@ class _Progress:
         return lambda done: self(stage, done, total)
 
 
-async def _seed(plan: SeedPlan) -> None:
+async def _seed(plan: SeedPlan) -> SeedPlan:
     settings = get_settings()
     database = Database.from_settings(settings)
     try:
-        await Seeder(database, settings, plan).run(_Progress())
+        return await Seeder(database, settings, plan).run(_Progress())
     finally:
         await database.dispose()
 
@@ -149,9 +149,17 @@ def seed(
 
     Seeded accounts log in with the password "agora-demo".
     """
-    plan = SeedPlan(users, posts, messages, products, orders, seed)
-    asyncio.run(_seed(plan))
-    typer.echo(f"seeded with --seed {seed}")
+    done = asyncio.run(_seed(SeedPlan(users, posts, messages, products, orders, seed)))
+    typer.echo(
+        f"seeded {done.users} users, {done.posts} posts, {done.messages} messages, "
+        f"{done.products} products and {done.orders} orders with --seed {seed}"
+    )
+    if done.orders < orders:
+        typer.secho(
+            f"only {done.orders} of {orders} orders: stock or money ran out",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
 
 
 def _report(error: BulkLoadError, limit: int = 50) -> typer.Exit:

@@ -96,13 +96,14 @@ async def test_a_chunk_the_database_refuses_leaves_nothing_behind(
     rows: list[object] = [
         {"name": f"item {i}", "price_cents": 1, "stock": 1} for i in range(12_000)
     ]
-    rows[11_000] = {"name": "negative", "price_cents": -1, "stock": 1}  # a CHECK, in chunk 3
+    # A CHECK in chunk 3: the file's check passes, the database refuses.
+    rows[11_000] = {"name": "negative", "price_cents": -1, "stock": 1}
     path = write_ndjson(tmp_path / "p.ndjson", rows)
     with pytest.raises(BulkLoadError) as raised:
         await load(live_database, "products", path)
-    (problem,) = raised.value.problems
-    assert (problem.line, problem.last_line) == (10_001, 12_000)
-    assert "refused" in str(problem)
+    assert [str(problem) for problem in raised.value.problems] == [
+        "line 11001: out of the allowed range (check ck_products_price_not_negative)"
+    ]
     assert await count(live_database, Product) == 0
 
 
@@ -112,8 +113,28 @@ async def test_missing_references_are_refused(live_database: Database, tmp_path:
         "role": "user",
         "content": "lost",
     }
-    with pytest.raises(BulkLoadError):
+    with pytest.raises(BulkLoadError) as raised:
         await load(live_database, "messages", write_ndjson(tmp_path / "m.ndjson", [orphan]))
+    (problem,) = raised.value.problems
+    assert problem.line == 1
+    assert str(problem).startswith("line 1: refers to a row that does not exist (foreign key")
+
+
+async def test_every_refused_line_is_named_and_nothing_is_kept(
+    live_client: httpx.AsyncClient, live_database: Database, settings: object, tmp_path: Path
+) -> None:
+    taken = await Accounts(live_client, live_database, settings).user("ada")  # type: ignore[arg-type]
+    user = {"hashed_password": "x", "is_active": True, "is_superuser": False}
+    rows = [{**user, "email": f"u{i}@example.com", "username": f"u{i}"} for i in range(6)]
+    rows[1] = {**user, "email": "ada@example.com", "username": "new"}  # already registered
+    rows[4] = {**user, "email": "u0@example.com", "username": "twin"}  # line 1 in the file
+    with pytest.raises(BulkLoadError) as raised:
+        await load(live_database, "users", write_ndjson(tmp_path / "u.ndjson", rows))
+    assert [problem.line for problem in raised.value.problems] == [2, 5]
+    assert all("duplicates a row already there" in str(p) for p in raised.value.problems)
+    async with live_database.transaction(read_only=True) as session:
+        emails = (await session.execute(text("SELECT email FROM users"))).scalars().all()
+    assert emails == [taken.email]
 
 
 async def test_files_that_are_not_utf8_are_refused(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +120,8 @@ class SeedPlan:
     seed: int = 42
 
 
+# Orders refused in a row (out of stock, out of money) before the seeder stops ordering.
+_REFUSALS_BEFORE_GIVING_UP = 50
 # (what is being seeded, how many are done, how many in all)
 Progress = Callable[[str, int, int], None]
 
@@ -138,13 +140,15 @@ class Seeder:
     def _moment(self) -> datetime:
         return self.now - timedelta(seconds=self.rng.randint(0, 365 * 24 * 3600))
 
-    async def run(self, progress: Progress) -> None:
+    async def run(self, progress: Progress) -> SeedPlan:
+        """Seed the database; the plan as carried out (fewer orders if the shop ran dry)."""
         user_ids = await self._users(progress)
         await self._posts(user_ids, progress)
         await self._chats(user_ids, progress)
         await self._products(progress)
-        await self._orders(user_ids, progress)
+        placed = await self._orders(user_ids, progress)
         await self._analyze()
+        return replace(self.plan, orders=placed)
 
     async def _analyze(self) -> None:
         async def refresh(session: AsyncSession) -> None:
@@ -217,7 +221,9 @@ class Seeder:
         posts = Base.metadata.tables["posts"]
 
         async def tag_ids(session: AsyncSession) -> list[int]:
-            return [tag.id for tag in await TagRepository(session).named(_TAGS)]
+            # In name order: the same seed draws the same tags whatever order they come in.
+            tags = await TagRepository(session).named(_TAGS)
+            return [tag.id for tag in sorted(tags, key=lambda tag: tag.name)]
 
         tags = await self.database.run_in_transaction(tag_ids)
         first = await self._next_id(posts)
@@ -318,30 +324,34 @@ class Seeder:
         products = Base.metadata.tables["products"]
         await self._load(products, rows(), self.plan.products, progress, explicit_keys=False)
 
-    async def _orders(self, user_ids: list[int], progress: Progress) -> None:
+    async def _orders(self, user_ids: list[int], progress: Progress) -> int:
+        """Place orders until the plan's count is reached, or until the shop refuses
+        _REFUSALS_BEFORE_GIVING_UP in a row (stock or money ran out): the number placed."""
         if not user_ids or not self.plan.orders:
-            return
+            return 0
         products = Base.metadata.tables["products"]
 
         async def for_sale(session: AsyncSession) -> list[int]:
-            statement = select(products.c.id).where(
-                products.c.is_active.is_(True), products.c.stock > 0
+            statement = (
+                select(products.c.id)
+                .where(products.c.is_active.is_(True), products.c.stock > 0)
+                .order_by(products.c.id)  # the same seed draws the same products everywhere
             )
             return list((await session.execute(statement)).scalars())
 
         catalogue = await self.database.run_in_transaction(for_sale, read_only=True)
         if not catalogue:
-            return
+            return 0
         buyer_ids = self.rng.sample(user_ids, min(len(user_ids), self.plan.orders))
         for buyer_id in buyer_ids:
             amount = self.rng.randint(50_000, 500_000)
             await self.database.run_in_transaction(
                 _deposit(DepositRequest(user_id=buyer_id, amount_cents=amount))
             )
-        placed = 0
+        placed = refusals = 0
         progress("orders", 0, self.plan.orders)
-        for index in range(self.plan.orders):
-            buyer = Principal(buyer_ids[index % len(buyer_ids)], "", is_superuser=False)
+        while placed < self.plan.orders and refusals < _REFUSALS_BEFORE_GIVING_UP:
+            buyer = Principal(self.rng.choice(buyer_ids), "", is_superuser=False)
             order = OrderCreate(
                 items=[
                     OrderLine(product_id=product_id, quantity=self.rng.randint(1, 3))
@@ -351,9 +361,13 @@ class Seeder:
             try:
                 await self.database.run_in_transaction(_place(buyer, order))
             except Conflict:
-                continue  # out of stock or out of money: a real shop has those too
-            placed += 1
+                refusals += 1  # out of stock or out of money: draw another order
+                continue
+            placed, refusals = placed + 1, 0
             progress("orders", placed, self.plan.orders)
+        if placed < self.plan.orders:
+            progress("orders", placed, placed)  # the bar ends where the orders did
+        return placed
 
 
 def _deposit(deposit: DepositRequest) -> Callable[[AsyncSession], Awaitable[object]]:

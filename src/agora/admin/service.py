@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError
-
 from agora.admin.catalog import export_statement
 from agora.chat.repository import ConversationRepository
 from agora.db.bulk import (
@@ -13,8 +11,8 @@ from agora.db.bulk import (
     RowCoercer,
     RowProblem,
     analyze,
-    bulk_insert,
     chunked,
+    insert_chunk,
     read_records,
     realign_key_sequence,
 )
@@ -65,22 +63,17 @@ async def import_file(
     progress: Callable[[int], None] = lambda rows: None,
 ) -> int:
     """Load a checked file (see `check_file`) into `table`, in chunks, all in one
-    transaction: if the database refuses a chunk (a foreign key, a CHECK), nothing of the
-    file is kept and the chunk's lines are reported."""
+    transaction: if the database refuses a row (a foreign key, a CHECK, a duplicate),
+    nothing of the file is kept and the refused lines are reported."""
 
     async def load(session: AsyncSession) -> int:
         connection = await session.connection()
         written = 0
         with_keys = False
         for chunk in chunked(_coerced(table, path, file_format)):
-            rows = [row for _line, row in chunk]
-            with_keys = with_keys or table.primary_key.columns[0].name in rows[0]
-            try:
-                await bulk_insert(connection, table, rows)
-            except DBAPIError as error:
-                refused = RowProblem(chunk[0][0], f"refused: {error.orig}", chunk[-1][0])
-                raise BulkLoadError([refused]) from error
-            written += len(rows)
+            with_keys = with_keys or table.primary_key.columns[0].name in chunk[0][1]
+            await insert_chunk(connection, table, chunk)
+            written += len(chunk)
             progress(written)
         if with_keys:
             await realign_key_sequence(connection, table)

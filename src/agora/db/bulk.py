@@ -1,9 +1,13 @@
 """Bulk loading: many rows in, fast, and all or nothing.
 
 `bulk_insert` writes rows the fastest way each database offers: PostgreSQL's COPY
-through asyncpg, elsewhere SQLAlchemy's multi-row INSERT (``insertmanyvalues``, one
-statement per 1,000 rows). It does no ORM bookkeeping at all: no objects, no identity
-map, no unit of work.
+through asyncpg; elsewhere one Core INSERT executed with every row of the chunk
+(SQLAlchemy's executemany), which aiomysql sends to MariaDB as multi-row INSERTs of up
+to 1 MB each, and which SQLite steps through as one prepared statement. It does no ORM
+bookkeeping at all: no objects, no identity map, no unit of work.
+
+`insert_chunk` adds what an import needs: each chunk in a savepoint, and when the
+database refuses one (a foreign key, a CHECK, a duplicate), the lines it refuses.
 
 `read_records` and `RowCoercer` turn an NDJSON or CSV file into typed rows for a table,
 reporting every bad row by its line number, so a loader can check a whole file before
@@ -33,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
+from agora.db.errors import violated_constraint
 from agora.db.types import UTCDateTime
 
 if TYPE_CHECKING:
@@ -45,6 +50,8 @@ if TYPE_CHECKING:
 
 FileFormat = Literal["ndjson", "csv"]
 CHUNK_ROWS = 5_000
+# A refused chunk is searched for its bad lines until this many are found.
+MAX_REFUSED_LINES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +242,47 @@ async def bulk_insert(
     except Exception as error:
         # asyncpg's own errors: report them as SQLAlchemy would, for the callers' sake.
         raise DBAPIError(f"COPY {table.name}", None, error) from error
+
+
+async def insert_chunk(
+    connection: AsyncConnection, table: Table, chunk: Sequence[tuple[int, Mapping[str, Any]]]
+) -> None:
+    """Insert a chunk of (line number, row) pairs in a savepoint of the connection's
+    transaction. If the database refuses it, the chunk is undone and retried one row at
+    a time (each in a savepoint) to find the lines it refuses, up to MAX_REFUSED_LINES;
+    then `BulkLoadError` names them, and the caller must roll its transaction back."""
+    try:
+        async with connection.begin_nested():
+            await bulk_insert(connection, table, [row for _line, row in chunk])
+        return
+    except DBAPIError as error:
+        refusal = error
+    problems: list[RowProblem] = []
+    for line, row in chunk:
+        try:
+            async with connection.begin_nested():
+                await bulk_insert(connection, table, [row])
+        except DBAPIError as error:
+            problems.append(RowProblem(line, _refusal_reason(error, table)))
+            if len(problems) >= MAX_REFUSED_LINES:
+                break
+    # No row refused on its own (the chunk failed as a whole): name the chunk.
+    raise BulkLoadError(
+        problems or [RowProblem(chunk[0][0], _refusal_reason(refusal, table), chunk[-1][0])]
+    ) from refusal
+
+
+def _refusal_reason(error: DBAPIError, table: Table) -> str:
+    violation = violated_constraint(error, table.metadata)
+    if violation is None:
+        return f"refused by the database: {error.orig}"
+    name = f" {violation.name}" if violation.name else ""
+    return {
+        "unique": f"duplicates a row already there (unique{name})",
+        "foreign_key": f"refers to a row that does not exist (foreign key{name})",
+        "check": f"out of the allowed range (check{name})",
+        "not_null": "a required column is missing",
+    }[violation.kind]
 
 
 async def realign_key_sequence(connection: AsyncConnection, table: Table) -> None:

@@ -15,7 +15,6 @@ from sqlalchemy.exc import DataError, DBAPIError
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
-    from sqlalchemy.exc import IntegrityError
 
 ConstraintKind = Literal["unique", "foreign_key", "check", "not_null"]
 
@@ -103,7 +102,7 @@ def _sqlite_unique_name(columns: str, metadata: MetaData) -> str | None:
     return None
 
 
-def violated_constraint(error: IntegrityError, metadata: MetaData) -> ConstraintViolation | None:
+def violated_constraint(error: DBAPIError, metadata: MetaData) -> ConstraintViolation | None:
     """Which constraint an INSERT/UPDATE broke, or None when the error is not a violation."""
     message = str(error.orig)
     if (errno := _mysql_errno(error)) is not None:
