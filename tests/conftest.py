@@ -37,7 +37,7 @@ from agora.auth.passwords import PasswordHasher
 from agora.config import Settings
 from agora.db import migrations
 from agora.db.base import Base
-from agora.db.engine import create_engine
+from agora.db.engine import create_engine, run_on_connection
 from agora.db.session import Database
 from agora.main import create_app
 from agora.users.schemas import UserCreate
@@ -152,13 +152,7 @@ async def database_url(
 ) -> AsyncIterator[URL]:
     """This worker's test database for `dialect`, migrated to head once per run."""
     url = await empty_database_url(dialect, "main", tmp_path_factory.getbasetemp())
-    engine = create_engine(url, make_settings(url))
-    try:
-        async with engine.connect() as connection:
-            await migrations.upgrade(connection)
-            await connection.commit()
-    finally:
-        await engine.dispose()
+    await run_on_connection(url, make_settings(url), migrations.upgrade)
     yield url
     if dialect != "sqlite":
         await _drop_server_database(SERVER_URLS[dialect], url.database or "")
@@ -323,12 +317,9 @@ async def empty_all_tables(engine: AsyncEngine) -> None:
 @pytest.fixture
 async def live_database(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Database]:
     """A real Database that commits, for concurrency tests; the tables are emptied after."""
-    database = Database.from_settings(settings)
-    try:
+    async with Database.from_settings(settings) as database:
         yield database
-    finally:
-        await database.dispose()
-        await empty_all_tables(engine)
+    await empty_all_tables(engine)
 
 
 @pytest.fixture

@@ -48,11 +48,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if database is not None:
             yield
             return
-        app.state.database = Database.from_settings(settings)
-        try:
+        async with Database.from_settings(settings) as app.state.database:
             yield
-        finally:
-            await app.state.database.dispose()
 
     app = FastAPI(
         title="agora",

@@ -74,9 +74,8 @@ async def tiny_pool(settings: Settings) -> AsyncIterator[Database]:
     tiny = settings.model_copy(
         update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.2}
     )
-    database = Database.from_settings(tiny)
-    yield database
-    await database.dispose()
+    async with Database.from_settings(tiny) as database:
+        yield database
 
 
 async def test_an_exhausted_pool_is_a_503_with_retry_after(
@@ -126,17 +125,13 @@ async def test_requests_survive_a_database_restart(
 )
 async def test_an_unreachable_database_is_a_503(url: str) -> None:
     settings = make_settings(url)
-    database = Database.from_settings(settings)
-    app = create_app(settings, database=database)
     token = TokenCodec.from_settings(settings).issue(1).access_token
-    transport = httpx.ASGITransport(app=app)
-    try:
+    async with Database.from_settings(settings) as database:
+        transport = httpx.ASGITransport(app=create_app(settings, database=database))
         async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client:
             response = await client.get(
                 "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
             )
-    finally:
-        await database.dispose()
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
     assert response.headers["retry-after"] == "1"

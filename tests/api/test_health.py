@@ -12,14 +12,10 @@ from tests.conftest import empty_database_url, make_settings
 
 
 async def get(app_settings: Settings, path: str) -> httpx.Response:
-    database = Database.from_settings(app_settings)
-    app = create_app(app_settings, database=database)
-    transport = httpx.ASGITransport(app=app)
-    try:
+    async with Database.from_settings(app_settings) as database:
+        transport = httpx.ASGITransport(app=create_app(app_settings, database=database))
         async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client:
             return await client.get(path)
-    finally:
-        await database.dispose()
 
 
 async def test_healthz_answers_without_a_database(client: httpx.AsyncClient) -> None:

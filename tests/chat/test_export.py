@@ -103,8 +103,7 @@ async def test_a_client_that_hangs_up_gives_the_connection_back(
     small = settings.model_copy(
         update={"db_pool_size": 2, "db_max_overflow": 0, "db_pool_timeout": 2.0}
     )
-    database = Database.from_settings(small)
-    try:
+    async with Database.from_settings(small) as database:
         app = create_app(small, database=database)
         token = TokenCodec.from_settings(settings).issue(ada.id).access_token
         path = f"/api/v1/conversations/{conversation['id']}/export"
@@ -114,8 +113,6 @@ async def test_a_client_that_hangs_up_gives_the_connection_back(
             assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         # The whole capacity is usable again: nothing is still held by the dead export.
         await asyncio.wait_for(hold_every_connection_at_once(database, capacity=2), 10)
-    finally:
-        await database.dispose()
 
 
 @pytest.mark.parametrize("suffix", ["", "/export"])

@@ -17,17 +17,22 @@ Two kinds of engine come out of here, each with its own pool:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from sqlalchemy.engine import URL, Connection
+    from sqlalchemy.ext.asyncio import AsyncConnection
     from sqlalchemy.pool import ConnectionPoolEntry
 
     from agora.config import Settings
+
+T = TypeVar("T")
 
 # Execution option read by the SQLite BEGIN hook: this connection only reads.
 READ_ONLY_OPTION = "agora_read_only"
@@ -103,3 +108,19 @@ def create_engine(url: str | URL, settings: Settings, *, read_only: bool = False
     if backend == "sqlite":
         _make_sqlite_transactional(engine, in_memory=_is_sqlite_memory(parsed))
     return engine
+
+
+async def run_on_connection(
+    url: str | URL, settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]
+) -> T:
+    """`work` on one connection of an engine made for it, committed, then the engine
+    disposed: for one-off jobs such as migrations (the command line, the tests, the
+    benchmarks), where a pool would outlive its only use."""
+    engine = create_engine(url, settings)
+    try:
+        async with engine.connect() as connection:
+            result = await work(connection)
+            await connection.commit()
+            return result
+    finally:
+        await engine.dispose()

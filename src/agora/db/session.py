@@ -235,6 +235,14 @@ class Database:
         for engine in self._owned_engines:
             await engine.dispose()
 
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        """``async with Database.from_settings(...) as database:`` disposes the engines
+        (and their pools) at the end of a job."""
+        await self.dispose()
+
 
 async def _back_off(attempt: int) -> None:
     # Jitter keeps the transactions that just collided from colliding again in lockstep.

@@ -14,7 +14,7 @@ from alembic import context
 import agora.models  # noqa: F401  (registers every feature's tables on Base.metadata)
 from agora.config import get_settings
 from agora.db.base import Base
-from agora.db.engine import create_engine
+from agora.db.engine import run_on_connection
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -36,13 +36,9 @@ def run_migrations(connection: Connection) -> None:
 
 async def run_migrations_with_new_engine() -> None:
     settings = get_settings()
-    engine = create_engine(settings.database_url, settings)
-    try:
-        async with engine.connect() as connection:
-            await connection.run_sync(run_migrations)
-            await connection.commit()
-    finally:
-        await engine.dispose()
+    await run_on_connection(
+        settings.database_url, settings, lambda connection: connection.run_sync(run_migrations)
+    )
 
 
 if context.is_offline_mode():
