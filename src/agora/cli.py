@@ -6,6 +6,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import IO, Annotated, Any, TypeVar
 
@@ -17,12 +18,12 @@ from sqlalchemy import Table
 from agora.admin.catalog import EXPORTABLE, IMPORTABLE, export_columns
 from agora.admin.seed import Seeder, SeedPlan
 from agora.admin.service import check_file, export_rows, import_file
-from agora.api.streaming import ExportFormat, encode
+from agora.api.streaming import stream_export
 from agora.auth.passwords import PasswordHasher
 from agora.config import InsecureSettingsError, get_settings
 from agora.db import migrations
 from agora.db.bulk import BulkLoadError, FileFormat
-from agora.db.engine import create_engine
+from agora.db.engine import run_on_connection
 from agora.db.session import Database
 from agora.db.types import utc_now
 from agora.errors import DomainError
@@ -74,14 +75,9 @@ def serve(
 
 async def _with_connection(work: Callable[..., Awaitable[T]], *args: str) -> T:
     settings = get_settings()
-    engine = create_engine(settings.database_url, settings)
-    try:
-        async with engine.connect() as connection:
-            result = await work(connection, *args)
-            await connection.commit()
-            return result
-    finally:
-        await engine.dispose()
+    return await run_on_connection(
+        settings.database_url, settings, lambda connection: work(connection, *args)
+    )
 
 
 @db_app.command()
@@ -129,11 +125,8 @@ class _Progress:
 
 async def _seed(plan: SeedPlan) -> SeedPlan:
     settings = get_settings()
-    database = Database.from_settings(settings)
-    try:
+    async with Database.from_settings(settings) as database:
         return await Seeder(database, settings, plan).run(_Progress())
-    finally:
-        await database.dispose()
 
 
 @db_app.command()
@@ -171,12 +164,9 @@ def _report(error: BulkLoadError, limit: int = 50) -> typer.Exit:
 
 
 async def _import(table: Table, file: Path, file_format: FileFormat, rows: int) -> int:
-    database = Database.from_settings(get_settings())
-    try:
+    async with Database.from_settings(get_settings()) as database:
         progress = _Progress().rows(table.name, rows)
         return await import_file(database, table, file, file_format, progress=progress)
-    finally:
-        await database.dispose()
 
 
 class Format(StrEnum):
@@ -216,16 +206,11 @@ def import_rows(
     typer.echo(f"imported {imported} rows into {table}")
 
 
-async def _export(name: str, file_format: ExportFormat, output: IO[bytes]) -> None:
-    database = Database.from_settings(get_settings())
-    try:
-        async with database.snapshot() as session:
-            async for chunk in encode(
-                export_rows(session, name), file_format, export_columns(name)
-            ):
-                output.write(chunk)
-    finally:
-        await database.dispose()
+async def _export(name: str, file_format: FileFormat, output: IO[bytes]) -> None:
+    async with Database.from_settings(get_settings()) as database:
+        rows = partial(export_rows, name=name)
+        async for chunk in stream_export(database, rows, file_format, export_columns(name)):
+            output.write(chunk)
 
 
 @db_app.command()
@@ -244,7 +229,7 @@ def export(
 
     Users are written without their password hashes.
     """
-    chosen: ExportFormat = "csv" if file_format == Format.csv else "ndjson"
+    chosen: FileFormat = "csv" if file_format == Format.csv else "ndjson"
     if output is None:
         asyncio.run(_export(table, chosen, sys.stdout.buffer))
         return
@@ -254,14 +239,11 @@ def export(
 
 async def _create_superuser(data: UserCreate) -> int:
     settings = get_settings()
-    database = Database.from_settings(settings)
     hasher = PasswordHasher.from_settings(settings)
-    try:
+    async with Database.from_settings(settings) as database:
         user = await database.run_in_transaction(
             lambda session: UserService(session, hasher).register(data, is_superuser=True)
         )
-    finally:
-        await database.dispose()
     return user.id
 
 
@@ -288,13 +270,10 @@ def create_superuser(
 
 
 async def _purge_keys(claimed_before: datetime) -> int:
-    database = Database.from_settings(get_settings())
-    try:
+    async with Database.from_settings(get_settings()) as database:
         return await database.run_in_transaction(
             lambda session: IdempotencyRepository(session).purge(claimed_before)
         )
-    finally:
-        await database.dispose()
 
 
 @idempotency_app.command("purge")

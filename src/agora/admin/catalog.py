@@ -7,7 +7,7 @@ hash is never among them. Imports write straight into a table; money and its his
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 
@@ -95,7 +95,7 @@ _EXPORTED_COLUMNS: dict[str, tuple[Any, ...]] = {
     "tags": (Tag.id, Tag.name),
 }
 # The admin API offers these; the command line offers all of EXPORTABLE.
-HTTP_EXPORTS = ("users", "posts", "orders")
+HttpExport = Literal["users", "posts", "orders"]
 EXPORTABLE = tuple(_EXPORTED_COLUMNS)
 
 IMPORTABLE: dict[str, Table] = {

@@ -17,17 +17,17 @@ import csv
 import io
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi.responses import StreamingResponse
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.db.bulk import FileFormat
 from agora.db.repository import AnyRow
 from agora.db.session import Database
 
-ExportFormat = Literal["ndjson", "csv"]
-MEDIA_TYPES: dict[ExportFormat, str] = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
+MEDIA_TYPES: dict[FileFormat, str] = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
 # Rows are sent in chunks of about this size: one write per row would cost more than the
 # rows themselves.
 CHUNK_BYTES = 64 * 1024
@@ -46,7 +46,7 @@ def _csv_value(value: Any) -> Any:
 
 
 async def encode(
-    batches: AsyncIterator[Sequence[AnyRow]], file_format: ExportFormat, columns: Sequence[str]
+    batches: AsyncIterator[Sequence[AnyRow]], file_format: FileFormat, columns: Sequence[str]
 ) -> AsyncIterator[bytes]:
     """The rows of `batches` as NDJSON or CSV, in chunks of about CHUNK_BYTES."""
     chunk = bytearray()
@@ -73,23 +73,26 @@ async def encode(
         yield bytes(chunk)
 
 
+async def stream_export(
+    database: Database, batches: RowBatches, file_format: FileFormat, columns: Sequence[str]
+) -> AsyncIterator[bytes]:
+    """The encoded rows of `batches`, read from a snapshot session of their own."""
+    async with database.snapshot() as session:
+        async for chunk in encode(batches(session), file_format, columns):
+            yield chunk
+
+
 def export_response(
     database: Database,
     batches: RowBatches,
     *,
-    file_format: ExportFormat,
+    file_format: FileFormat,
     columns: Sequence[str],
     filename: str,
 ) -> StreamingResponse:
     """A download of every row `batches` yields, read from a snapshot of its own."""
-
-    async def body() -> AsyncIterator[bytes]:
-        async with database.snapshot() as session:
-            async for chunk in encode(batches(session), file_format, columns):
-                yield chunk
-
     return StreamingResponse(
-        body(),
+        stream_export(database, batches, file_format, columns),
         media_type=MEDIA_TYPES[file_format],
         headers={"Content-Disposition": f'attachment; filename="{filename}.{file_format}"'},
     )
