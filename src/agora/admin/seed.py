@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 DEMO_PASSWORD = "agora-demo"  # noqa: S105  (documented: the demo accounts' password)
 MESSAGES_PER_CONVERSATION = 500
 
-_WORDS = [
+# The vocabulary of every generated text (the benchmarks draw from it too).
+WORDS = [
     "river",
     "stone",
     "market",
@@ -135,7 +136,7 @@ class Seeder:
         self.now = datetime.now(UTC)
 
     def _sentence(self, words: int) -> str:
-        return " ".join(self.rng.choices(_WORDS, k=words)).capitalize()
+        return " ".join(self.rng.choices(WORDS, k=words)).capitalize()
 
     def _moment(self) -> datetime:
         return self.now - timedelta(seconds=self.rng.randint(0, 365 * 24 * 3600))
@@ -167,20 +168,24 @@ class Seeder:
         *,
         explicit_keys: bool,
     ) -> None:
-        """Write `rows` in chunks, one transaction per chunk."""
+        """Write `rows` in chunks, one transaction per chunk; then, if the rows carried
+        their ids, move the table's sequence past them."""
         done = 0
         progress(table.name, 0, total)
         for chunk in chunked(rows, CHUNK_ROWS):
 
             async def write(session: AsyncSession, rows: list[dict[str, Any]] = chunk) -> None:
-                connection = await session.connection()
-                await bulk_insert(connection, table, rows)
-                if explicit_keys:
-                    await realign_key_sequence(connection, table)
+                await bulk_insert(await session.connection(), table, rows)
 
             await self.database.run_in_transaction(write)
             done += len(chunk)
             progress(table.name, done, total)
+        if explicit_keys:
+
+            async def realign(session: AsyncSession) -> None:
+                await realign_key_sequence(await session.connection(), table)
+
+            await self.database.run_in_transaction(realign)
 
     async def _next_id(self, table: Table) -> int:
         async def highest(session: AsyncSession) -> int:
@@ -312,7 +317,7 @@ class Seeder:
             for _ in range(self.plan.products):
                 listed = self._moment()
                 yield {
-                    "name": f"{self.rng.choice(_WORDS).capitalize()} {self.rng.choice(_WORDS)}",
+                    "name": f"{self.rng.choice(WORDS).capitalize()} {self.rng.choice(WORDS)}",
                     "description": self._sentence(20),
                     "price_cents": self.rng.randint(100, 50_000),
                     "stock": self.rng.randint(0, 500),

@@ -19,9 +19,8 @@ from agora.db.bulk import (
 from agora.models import Message
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
     from pathlib import Path
-    from typing import Any
 
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,12 +47,6 @@ def check_file(table: Table, path: Path, file_format: FileFormat) -> int:
     return rows
 
 
-def _coerced(table: Table, path: Path, file_format: FileFormat) -> Iterator[tuple[int, Any]]:
-    coerce = RowCoercer(table)
-    for line, record in read_records(path, file_format):
-        yield line, coerce(record)
-
-
 async def import_file(
     database: Database,
     table: Table,
@@ -68,14 +61,14 @@ async def import_file(
 
     async def load(session: AsyncSession) -> int:
         connection = await session.connection()
+        coerce = RowCoercer(table)
+        rows = ((line, coerce(record)) for line, record in read_records(path, file_format))
         written = 0
-        with_keys = False
-        for chunk in chunked(_coerced(table, path, file_format)):
-            with_keys = with_keys or table.primary_key.columns[0].name in chunk[0][1]
+        for chunk in chunked(rows):
             await insert_chunk(connection, table, chunk)
             written += len(chunk)
             progress(written)
-        if with_keys:
+        if coerce.with_key:
             await realign_key_sequence(connection, table)
         await analyze(connection, table)
         if table is Message.__table__:

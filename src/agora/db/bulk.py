@@ -231,12 +231,15 @@ async def bulk_insert(
         await connection.execute(table.insert(), list(rows))
         return
     columns = list(rows[0])
-    # COPY goes straight to asyncpg, below SQLAlchemy, which only sends BEGIN with its
-    # first statement: this one makes sure the COPY runs inside the transaction.
-    await connection.execute(text("SELECT 1"))
-    raw = await connection.get_raw_connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None  # (None only for a connection that was closed)
+    if not raw.is_in_transaction():
+        # COPY goes straight to asyncpg, below SQLAlchemy, which sends BEGIN only with
+        # its first statement: one is sent first, so that the COPY runs in the
+        # transaction (once: later chunks, and savepoints, find it open).
+        await connection.execute(text("SELECT 1"))
     try:
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        await raw.copy_records_to_table(
             table.name, columns=columns, records=[tuple(row[c] for c in columns) for row in rows]
         )
     except Exception as error:
