@@ -7,7 +7,8 @@ costs tens of microseconds, so services are built from the request in one step (
 the typed accessors below) rather than from a chain of sub-dependencies.
 """
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -50,6 +51,21 @@ def token_codec_of(request: Request) -> TokenCodec:
 
 def auth_service_of(request: Request) -> AuthService:
     return AuthService(session_of(request), password_hasher_of(request), token_codec_of(request))
+
+
+ServiceT = TypeVar("ServiceT")
+
+
+def session_service(
+    factory: Callable[[AsyncSession], ServiceT],
+) -> Callable[[Request], Coroutine[Any, Any, ServiceT]]:
+    """The dependency that builds a feature's service on the request's session:
+    ``Annotated[ShopService, Depends(session_service(ShopService))]``."""
+
+    async def provide(request: Request) -> ServiceT:
+        return factory(session_of(request))
+
+    return provide
 
 
 async def get_session(request: Request) -> AsyncSession:

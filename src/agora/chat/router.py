@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.api.dependencies import CurrentUser, database_of, session_of
+from agora.api.dependencies import CurrentUser, database_of, session_service
 from agora.api.params import CursorPagination, Pagination
 from agora.api.routing import TransactionalRoute
 from agora.api.schemas import CursorPage, Page, not_found
@@ -31,11 +31,7 @@ from agora.db.repository import AnyRow
 router = APIRouter(prefix="/conversations", tags=["chat"], route_class=TransactionalRoute)
 
 
-async def get_chat_service(request: Request) -> ChatService:
-    return ChatService(session_of(request))
-
-
-ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
+ChatServiceDep = Annotated[ChatService, Depends(session_service(ChatService))]
 # Anyone's but the caller's conversation is a 404 as much as a missing one.
 OWNED = not_found("no such conversation, or not the caller's")
 

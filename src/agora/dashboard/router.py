@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
-from agora.api.dependencies import CurrentUser, session_of
+from agora.api.dependencies import CurrentUser, session_service
 from agora.api.routing import TransactionalRoute
 from agora.dashboard.schemas import Dashboard
 from agora.dashboard.service import DashboardService
@@ -12,13 +12,10 @@ from agora.dashboard.service import DashboardService
 router = APIRouter(tags=["users"], route_class=TransactionalRoute)
 
 
-async def get_dashboard_service(request: Request) -> DashboardService:
-    return DashboardService(session_of(request))
-
-
 @router.get("/users/me/dashboard", response_model=Dashboard)
 async def read_dashboard(
-    user: CurrentUser, dashboard: Annotated[DashboardService, Depends(get_dashboard_service)]
+    user: CurrentUser,
+    dashboard: Annotated[DashboardService, Depends(session_service(DashboardService))],
 ) -> Dashboard:
     """The caller's account, balance, number of orders and 10 newest orders."""
     return Dashboard.model_validate(await dashboard.of(user))

@@ -3,6 +3,7 @@ tag and author statistics."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
@@ -33,6 +34,16 @@ _POST_LOADING = (
     selectinload(Post.tags),
     with_expression(Post.comment_count, _COMMENT_COUNT),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PostFilter:
+    """What the post list is narrowed to (None: not filtered)."""
+
+    author: str | None = None  # a username, lower-case
+    tag: str | None = None
+    text: str | None = None
+    published: bool | None = None
 
 
 def visible_to(viewer: Principal | None) -> ColumnElement[bool]:
@@ -72,27 +83,19 @@ class PostRepository(Repository[Post]):
         return post
 
     async def search(
-        self,
-        viewer: Principal | None,
-        *,
-        author: str | None,
-        tag: str | None,
-        text: str | None,
-        published: bool | None,
-        limit: int,
-        offset: int,
+        self, viewer: Principal | None, filters: PostFilter, *, limit: int, offset: int
     ) -> PageResult[Post]:
         """Posts `viewer` can see, newest first (ties: higher id first)."""
         where = [visible_to(viewer)]
-        if author is not None:
-            author_id = select(User.id).where(User.username == author).scalar_subquery()
-            where.append(Post.author_id == author_id)
-        if tag is not None:
-            where.append(Post.tags.any(Tag.name == tag))
-        if text is not None:
-            where.append(text_search(text, Post.title, Post.content))
-        if published is not None:
-            where.append(Post.is_published.is_(published))
+        if filters.author is not None:
+            author = select(User.id).where(User.username == filters.author).scalar_subquery()
+            where.append(Post.author_id == author)
+        if filters.tag is not None:
+            where.append(Post.tags.any(Tag.name == filters.tag))
+        if filters.text is not None:
+            where.append(text_search(filters.text, Post.title, Post.content))
+        if filters.published is not None:
+            where.append(Post.is_published.is_(filters.published))
         statement = self._loaded(*where).order_by(Post.created_at.desc(), Post.id.desc())
         return await paginate(
             self.session, statement, limit=limit, offset=offset, count=self.select(*where)

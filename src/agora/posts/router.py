@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from agora.api.dependencies import CurrentUser, OptionalUser, session_of
+from agora.api.dependencies import CurrentUser, OptionalUser, session_service
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import TransactionalRoute
 from agora.api.schemas import Page, not_found
 from agora.posts.models import Comment, Post
+from agora.posts.repository import PostFilter
 from agora.posts.schemas import (
     AuthorStat,
     CommentCreate,
@@ -26,11 +27,7 @@ from agora.users.models import USERNAME_MAX_LENGTH
 router = APIRouter(tags=["blog"], route_class=TransactionalRoute)
 
 
-async def get_post_service(request: Request) -> PostService:
-    return PostService(session_of(request))
-
-
-PostServiceDep = Annotated[PostService, Depends(get_post_service)]
+PostServiceDep = Annotated[PostService, Depends(session_service(PostService))]
 NOT_FOUND = not_found("missing, or a draft the caller may not see")
 
 
@@ -57,15 +54,10 @@ async def list_posts(
 ) -> Page[PostRead]:
     """Newest first. Without `published`: every post the caller may see (published ones,
     and its own drafts; all drafts for admins)."""
-    result = await posts.search(
-        viewer,
-        author=None if author is None else author.lower(),
-        tag=tag,
-        text=q,
-        published=published,
-        limit=pagination.limit,
-        offset=pagination.offset,
+    filters = PostFilter(
+        author=None if author is None else author.lower(), tag=tag, text=q, published=published
     )
+    result = await posts.search(viewer, filters, limit=pagination.limit, offset=pagination.offset)
     return Page[PostRead].model_validate(pagination.page(result))
 
 

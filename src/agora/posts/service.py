@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from agora.auth.principal import Principal
     from agora.db.repository import PageResult
+    from agora.posts.repository import PostFilter
     from agora.posts.schemas import CommentCreate, PostCreate, PostUpdate
 
 
@@ -46,25 +47,9 @@ class PostService:
         return post
 
     async def search(
-        self,
-        viewer: Principal | None,
-        *,
-        author: str | None,
-        tag: str | None,
-        text: str | None,
-        published: bool | None,
-        limit: int,
-        offset: int,
+        self, viewer: Principal | None, filters: PostFilter, *, limit: int, offset: int
     ) -> PageResult[Post]:
-        return await self.posts.search(
-            viewer,
-            author=author,
-            tag=tag,
-            text=text,
-            published=published,
-            limit=limit,
-            offset=offset,
-        )
+        return await self.posts.search(viewer, filters, limit=limit, offset=offset)
 
     async def create(self, author: Principal, data: PostCreate) -> Post:
         post = Post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import bindparam, func, select, update
@@ -26,6 +27,17 @@ _PRODUCT_ORDER: dict[str, tuple[Any, ...]] = {
     "name": (Product.name, Product.id),
     "-created_at": (Product.created_at.desc(), Product.id.desc()),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFilter:
+    """What the product list is narrowed to, and its order (None: not filtered)."""
+
+    text: str | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    is_active: bool = True
+    sort: ProductSort = "-created_at"
 
 
 # The statements of placing and cancelling orders, built once (see agora.db.repository).
@@ -65,24 +77,16 @@ class ProductRepository(Repository[Product]):
     model = Product
 
     async def search(
-        self,
-        *,
-        text: str | None,
-        min_price: int | None,
-        max_price: int | None,
-        is_active: bool,
-        sort: ProductSort,
-        limit: int,
-        offset: int,
+        self, filters: ProductFilter, *, limit: int, offset: int
     ) -> PageResult[Product]:
-        where: list[ColumnElement[bool]] = [Product.is_active.is_(is_active)]
-        if text is not None:
-            where.append(text_search(text, Product.name, Product.description))
-        if min_price is not None:
-            where.append(Product.price_cents >= min_price)
-        if max_price is not None:
-            where.append(Product.price_cents <= max_price)
-        statement = self.select(*where).order_by(*_PRODUCT_ORDER[sort])
+        where: list[ColumnElement[bool]] = [Product.is_active.is_(filters.is_active)]
+        if filters.text is not None:
+            where.append(text_search(filters.text, Product.name, Product.description))
+        if filters.min_price is not None:
+            where.append(Product.price_cents >= filters.min_price)
+        if filters.max_price is not None:
+            where.append(Product.price_cents <= filters.max_price)
+        statement = self.select(*where).order_by(*_PRODUCT_ORDER[filters.sort])
         return await paginate(self.session, statement, limit=limit, offset=offset)
 
     async def lock(self, product_ids: Iterable[int]) -> dict[int, Product]:

@@ -2,15 +2,15 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from agora.api.dependencies import AdminUser, CurrentUser, session_of
+from agora.api.dependencies import AdminUser, CurrentUser, session_service
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import TransactionalRoute
 from agora.api.schemas import Page, json_response, not_found
 from agora.shop.models import Order, Product
-from agora.shop.repository import ProductSort
+from agora.shop.repository import ProductFilter, ProductSort
 from agora.shop.schemas import (
     OrderCreate,
     OrderRead,
@@ -24,11 +24,7 @@ from agora.wallet.schemas import MAX_AMOUNT_CENTS
 router = APIRouter(tags=["shop"], route_class=TransactionalRoute)
 
 
-async def get_shop_service(request: Request) -> ShopService:
-    return ShopService(session_of(request))
-
-
-ShopServiceDep = Annotated[ShopService, Depends(get_shop_service)]
+ShopServiceDep = Annotated[ShopService, Depends(session_service(ShopService))]
 ORDER_NOT_FOUND = not_found("no such order, or not the caller's")
 
 
@@ -47,15 +43,10 @@ async def list_products(
     is_active: bool = True,
     sort: Annotated[ProductSort, Query(description="default: newest first")] = "-created_at",
 ) -> Page[ProductRead]:
-    result = await shop.search_products(
-        text=q,
-        min_price=min_price_cents,
-        max_price=max_price_cents,
-        is_active=is_active,
-        sort=sort,
-        limit=pagination.limit,
-        offset=pagination.offset,
+    filters = ProductFilter(
+        text=q, min_price=min_price_cents, max_price=max_price_cents, is_active=is_active, sort=sort
     )
+    result = await shop.search_products(filters, limit=pagination.limit, offset=pagination.offset)
     return Page[ProductRead].model_validate(pagination.page(result))
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from agora.auth.principal import Principal
     from agora.db.repository import PageResult
-    from agora.shop.repository import ProductSort
+    from agora.shop.repository import ProductFilter
     from agora.shop.schemas import OrderCreate, ProductCreate, ProductUpdate
 
 
@@ -67,25 +67,9 @@ class ShopService:
         return await self.products.get(product_id)
 
     async def search_products(
-        self,
-        *,
-        text: str | None,
-        min_price: int | None,
-        max_price: int | None,
-        is_active: bool,
-        sort: ProductSort,
-        limit: int,
-        offset: int,
+        self, filters: ProductFilter, *, limit: int, offset: int
     ) -> PageResult[Product]:
-        return await self.products.search(
-            text=text,
-            min_price=min_price,
-            max_price=max_price,
-            is_active=is_active,
-            sort=sort,
-            limit=limit,
-            offset=offset,
-        )
+        return await self.products.search(filters, limit=limit, offset=offset)
 
     async def place_order(self, buyer: Principal, data: OrderCreate) -> Order:
         """Price the order from current prices, take the stock, debit the buyer and write

@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
-from agora.api.dependencies import AdminUser, CurrentUser, session_of
+from agora.api.dependencies import AdminUser, CurrentUser, session_service
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import CursorPagination
 from agora.api.routing import TransactionalRoute
@@ -15,11 +15,7 @@ from agora.wallet.service import WalletService
 router = APIRouter(prefix="/wallet", tags=["wallet"], route_class=TransactionalRoute)
 
 
-async def get_wallet_service(request: Request) -> WalletService:
-    return WalletService(session_of(request))
-
-
-WalletServiceDep = Annotated[WalletService, Depends(get_wallet_service)]
+WalletServiceDep = Annotated[WalletService, Depends(session_service(WalletService))]
 
 
 @router.get("", response_model=Balance)
