@@ -16,7 +16,6 @@ identity map grows with every row); rows per second are compared.
     uv run python -m bench.bulk_load [--rows 1000000] [--orm-rows 200000]
 """
 
-import argparse
 import asyncio
 import json
 import random
@@ -29,38 +28,27 @@ from typing import Any
 import asyncpg
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from agora.admin.seed import WORDS
 from agora.chat.models import Message
 from agora.config import Settings
 from agora.db import migrations
 from agora.db.base import Base
 from agora.db.bulk import CHUNK_ROWS, bulk_insert, chunked
-from agora.db.engine import create_engine
-from bench.harness import RESULTS, create_migrated_database
+from agora.db.engine import create_engine, run_on_connection
+from bench.harness import RESULTS, argument_parser, create_migrated_database, sqlalchemy_url
 
 DATABASE = "agora_bench_bulk"
 MARIADB = "mysql+aiomysql://root@127.0.0.1:3306/test"
 CONVERSATIONS = 200
-_WORDS = (
-    "river",
-    "stone",
-    "market",
-    "garden",
-    "bright",
-    "quiet",
-    "morning",
-    "signal",
-    "harbor",
-    "lantern",
-)
 
 
 def generate(conversations: list[uuid.UUID], rows: int) -> Iterator[dict[str, Any]]:
     """`rows` messages. The texts are drawn beforehand, so that the generator costs
     little next to the loaders it feeds: they are what is measured."""
     rng = random.Random(1)
-    texts = [" ".join(rng.choices(_WORDS, k=30)) for _ in range(1000)]
+    texts = [" ".join(rng.choices(WORDS, k=30)) for _ in range(1000)]
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for index in range(rows):
         yield {
@@ -71,17 +59,21 @@ def generate(conversations: list[uuid.UUID], rows: int) -> Iterator[dict[str, An
         }
 
 
+def _settings(url: str) -> Settings:
+    return Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+
+
+async def _recreate_mariadb_database(connection: AsyncConnection) -> None:
+    await connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE}"))
+    await connection.execute(text(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4"))
+
+
 async def database_url(dialect: str) -> str:
     """A new, empty database of `dialect`, migrated to head."""
     if dialect == "postgresql":
-        dsn = await create_migrated_database(DATABASE)
-        return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+        return sqlalchemy_url(await create_migrated_database(DATABASE))
     if dialect == "mariadb":
-        admin = create_engine(MARIADB, Settings(_env_file=None, database_url=MARIADB))  # type: ignore[call-arg]
-        async with admin.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE}"))
-            await connection.execute(text(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4"))
-        await admin.dispose()
+        await run_on_connection(MARIADB, _settings(MARIADB), _recreate_mariadb_database)
         url = make_url(MARIADB).set(database=DATABASE).render_as_string(hide_password=False)
     else:
         path = RESULTS / f"{DATABASE}.db"
@@ -89,11 +81,7 @@ async def database_url(dialect: str) -> str:
         for leftover in (path, path.with_suffix(".db-wal"), path.with_suffix(".db-shm")):
             leftover.unlink(missing_ok=True)
         url = f"sqlite+aiosqlite:///{path}"
-    engine = create_engine(url, Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
-    async with engine.connect() as connection:
-        await migrations.upgrade(connection)
-        await connection.commit()
-    await engine.dispose()
+    await run_on_connection(url, _settings(url), migrations.upgrade)
     return url
 
 
@@ -166,7 +154,7 @@ async def orm_add_all(engine: AsyncEngine, rows: Iterator[dict[str, Any]]) -> No
 
 async def measure(dialect: str, rows: int, orm_rows: int) -> dict[str, float]:
     url = await database_url(dialect)
-    engine = create_engine(url, Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    engine = create_engine(url, _settings(url))
     conversations = await prepare(engine)
     contenders: dict[str, tuple[int, Any]] = {
         "agora bulk path": (rows, lambda generated: agora_bulk(engine, generated)),
@@ -192,9 +180,7 @@ async def measure(dialect: str, rows: int, orm_rows: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--orm-rows", type=int, default=200_000)
     parser.add_argument("--dialect", action="append", choices=["postgresql", "mariadb", "sqlite"])

@@ -14,11 +14,9 @@ follow the row count.
     uv run python -m bench.export_memory [--sizes 100000 200000 1000000]
 """
 
-import argparse
 import asyncio
 import json
 import random
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -29,7 +27,15 @@ import asyncpg
 import httpx
 
 from agora.auth.tokens import TokenCodec
-from bench.harness import RESULTS, Contender, Server, create_migrated_database
+from bench.harness import (
+    RESULTS,
+    Contender,
+    Server,
+    agora_contender,
+    argument_parser,
+    baseline_contender,
+    create_migrated_database,
+)
 
 DATABASE = "agora_bench_chat"
 SECRET = "bench-secret-" + "c" * 40
@@ -100,32 +106,10 @@ def export(port: int, conversation: uuid.UUID, headers: dict[str, str]) -> tuple
 
 
 def contenders(dsn: str) -> list[Contender]:
-    python = sys.executable
     return [
-        Contender(
-            "agora (streamed)",
-            [python, "-m", "agora", "serve", "--port", "{port}", "--no-access-log"],
-            {
-                "AGORA_ENVIRONMENT": "production",
-                "AGORA_DATABASE_URL": dsn.replace("postgresql://", "postgresql+asyncpg://"),
-                "AGORA_JWT_SECRET": SECRET,
-            },
-        ),
-        Contender(
-            "all rows, then send (baseline)",
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "bench.baselines:create_naive_export_app",
-                "--factory",
-                "--port",
-                "{port}",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            {"BENCH_DSN": dsn, "BENCH_JWT_SECRET": SECRET, "BENCH_POOL_SIZE": "2"},
+        agora_contender(dsn, SECRET).variant("agora (streamed)"),
+        baseline_contender(
+            "all rows, then send (baseline)", "create_naive_export_app", dsn, SECRET, pool_size=2
         ),
     ]
 
@@ -164,9 +148,7 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 200_000, 1_000_000])
     parser.add_argument("--port", type=int, default=8766)
     args = parser.parse_args()

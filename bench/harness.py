@@ -19,7 +19,7 @@ import httpx
 from agora.admin.seed import Seeder, SeedPlan
 from agora.config import Settings
 from agora.db import migrations
-from agora.db.engine import create_engine
+from agora.db.engine import run_on_connection
 from agora.db.session import Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +27,17 @@ RESULTS = ROOT / "bench" / "results"
 POSTGRES_ADMIN_DSN = os.environ.get(
     "BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+# The name of the baseline the HTTP benchmarks measure agora against.
+RAW_ASYNCPG = "fastapi+asyncpg"
 # Two cores: the server under test gets one, the load generator the other; PostgreSQL
 # floats. Every contender runs under exactly the same arrangement.
 SERVER_CPUS = {0}
 LOAD_CPUS = {1} if (os.cpu_count() or 1) > 1 else {0}
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    """asyncpg's DSN as a SQLAlchemy URL naming the driver."""
+    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 def database_dsn(name: str) -> str:
@@ -46,14 +53,9 @@ async def create_migrated_database(name: str) -> str:
     finally:
         await admin.close()
     dsn = database_dsn(name)
-    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    engine = create_engine(url, Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
-    try:
-        async with engine.connect() as connection:
-            await migrations.upgrade(connection)
-            await connection.commit()
-    finally:
-        await engine.dispose()
+    url = sqlalchemy_url(dsn)
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    await run_on_connection(url, settings, migrations.upgrade)
     return dsn
 
 
@@ -169,13 +171,23 @@ class Comparison:
     ready: dict[str, Any] | None = None
 
 
-def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+def argument_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A parser whose --help shows the benchmark's docstring as written."""
+    return argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def load_argument_parser(doc: str | None) -> argparse.ArgumentParser:
+    """`argument_parser` with the options of `compare`."""
+    parser = argument_parser(doc)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per round")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--only", action="append", help="run only these contenders (by name)")
+    return parser
 
 
 def compare(comparison: Comparison, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -242,7 +254,7 @@ def agora_contender(dsn: str, secret: str, pool_size: int = 20, **environment: s
         [sys.executable, "-m", "agora", "serve", "--port", "{port}", "--no-access-log"],
         {
             "AGORA_ENVIRONMENT": "production",
-            "AGORA_DATABASE_URL": dsn.replace("postgresql://", "postgresql+asyncpg://", 1),
+            "AGORA_DATABASE_URL": sqlalchemy_url(dsn),
             "AGORA_JWT_SECRET": secret,
             "AGORA_DB_POOL_SIZE": str(pool_size),
             "AGORA_DB_MAX_OVERFLOW": "0",
@@ -273,12 +285,20 @@ def baseline_contender(
     )
 
 
-async def seed_demo(dsn: str, plan: SeedPlan) -> None:
-    """Fill the database with agora's own seeder (the bulk path of the data-access kit)."""
-    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+def against_raw_asyncpg(dsn: str, secret: str) -> list[Contender]:
+    """agora, and the same endpoints with raw asyncpg on FastAPI (`create_catalogue_app`)."""
+    return [
+        agora_contender(dsn, secret),
+        baseline_contender(RAW_ASYNCPG, "create_catalogue_app", dsn, secret),
+    ]
+
+
+async def create_seeded_database(name: str, plan: SeedPlan) -> str:
+    """`create_migrated_database`, filled by agora's own seeder (the bulk path of the
+    data-access kit); its DSN."""
+    dsn = await create_migrated_database(name)
+    url = sqlalchemy_url(dsn)
     settings = Settings(_env_file=None, database_url=url, argon2_time_cost=1)  # type: ignore[call-arg]
-    database = Database.from_settings(settings)
-    try:
+    async with Database.from_settings(settings) as database:
         await Seeder(database, settings, plan).run(lambda stage, done, total: None)
-    finally:
-        await database.dispose()
+    return dsn

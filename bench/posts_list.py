@@ -9,19 +9,17 @@ Target: agora >= 40% of the raw-asyncpg throughput.
     uv run python -m bench.posts_list [--posts 20000] [--rounds 3] ...
 """
 
-import argparse
 import asyncio
 import random
 
 from agora.admin.seed import SeedPlan
 from bench.harness import (
+    RAW_ASYNCPG,
     Comparison,
-    add_load_arguments,
-    agora_contender,
-    baseline_contender,
+    against_raw_asyncpg,
     compare,
-    create_migrated_database,
-    seed_demo,
+    create_seeded_database,
+    load_argument_parser,
 )
 
 DATABASE = "agora_bench_posts"
@@ -29,17 +27,13 @@ SECRET = "bench-secret-" + "p" * 40
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_load_arguments(parser)
+    parser = load_argument_parser(__doc__)
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--posts", type=int, default=20_000)
     args = parser.parse_args()
 
-    dsn = asyncio.run(create_migrated_database(DATABASE))
     plan = SeedPlan(users=args.users, posts=args.posts, messages=0, products=0, orders=0)
-    asyncio.run(seed_demo(dsn, plan))
+    dsn = asyncio.run(create_seeded_database(DATABASE, plan))
     rng = random.Random(42)
     requests = [
         {"path": f"/api/v1/posts?limit=20&offset={rng.randint(0, 500)}"} for _ in range(500)
@@ -49,11 +43,8 @@ def main() -> None:
             name="posts_list",
             title="GET /api/v1/posts (20 per page), PostgreSQL",
             requests=requests,
-            contenders=[
-                agora_contender(dsn, SECRET),
-                baseline_contender("fastapi+asyncpg", "create_catalogue_app", dsn, SECRET),
-            ],
-            baseline="fastapi+asyncpg",
+            contenders=against_raw_asyncpg(dsn, SECRET),
+            baseline=RAW_ASYNCPG,
             target_ratio=0.4,
         ),
         args,

@@ -8,7 +8,6 @@ are reported: throughput and tail latency under contention for the same wallets.
     uv run python -m bench.transfers [--users 1000] [--senders 200] [--rounds 3] ...
 """
 
-import argparse
 import asyncio
 import random
 from datetime import UTC, datetime
@@ -17,12 +16,12 @@ import asyncpg
 
 from agora.auth.tokens import TokenCodec
 from bench.harness import (
+    RAW_ASYNCPG,
     Comparison,
-    add_load_arguments,
-    agora_contender,
-    baseline_contender,
+    against_raw_asyncpg,
     compare,
     create_migrated_database,
+    load_argument_parser,
 )
 
 DATABASE = "agora_bench_transfers"
@@ -67,10 +66,7 @@ async def seed(dsn: str, users: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_load_arguments(parser)
+    parser = load_argument_parser(__doc__)
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--senders", type=int, default=200)
     args = parser.parse_args()
@@ -98,11 +94,8 @@ def main() -> None:
             name="transfers",
             title="POST /api/v1/wallet/transfers, PostgreSQL",
             requests=requests,
-            contenders=[
-                agora_contender(dsn, SECRET),
-                baseline_contender("fastapi+asyncpg", "create_catalogue_app", dsn, SECRET),
-            ],
-            baseline="fastapi+asyncpg",
+            contenders=against_raw_asyncpg(dsn, SECRET),
+            baseline=RAW_ASYNCPG,
             ready={"path": "/api/v1/posts"},
         ),
         args,

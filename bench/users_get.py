@@ -10,7 +10,6 @@ p50, no errors or timeouts.
     uv run python -m bench.users_get [--rounds 3] [--duration 8] [--only agora ...]
 """
 
-import argparse
 import asyncio
 import random
 from datetime import UTC, datetime
@@ -20,12 +19,13 @@ import asyncpg
 from agora.auth.passwords import PasswordHasher
 from agora.auth.tokens import TokenCodec
 from bench.harness import (
+    RAW_ASYNCPG,
     Comparison,
-    add_load_arguments,
     agora_contender,
     baseline_contender,
     compare,
     create_migrated_database,
+    load_argument_parser,
 )
 
 DATABASE = "agora_bench_users"
@@ -63,10 +63,7 @@ async def seed(dsn: str, users: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_load_arguments(parser)
+    parser = load_argument_parser(__doc__)
     parser.add_argument("--users", type=int, default=10_000)
     args = parser.parse_args()
 
@@ -87,11 +84,11 @@ def main() -> None:
             requests=requests,
             contenders=[
                 agora,
-                baseline_contender("fastapi+asyncpg", "create_fastapi_app", dsn, SECRET),
+                baseline_contender(RAW_ASYNCPG, "create_fastapi_app", dsn, SECRET),
                 baseline_contender("starlette+asyncpg", "create_starlette_app", dsn, SECRET),
                 agora.variant("agora, pool_pre_ping=true", AGORA_DB_POOL_PRE_PING="true"),
             ],
-            baseline="fastapi+asyncpg",
+            baseline=RAW_ASYNCPG,
             target_ratio=0.5,
         ),
         args,
