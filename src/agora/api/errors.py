@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from agora.db.errors import is_invalid_value, is_retryable
+from agora.db.session import DatabaseBusy
 from agora.errors import DomainError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,7 @@ def _http_error(_request: Request, error: Exception) -> JSONResponse:
 
 def _pool_timeout(request: Request, error: Exception) -> JSONResponse:
     logger.warning("no database connection free for %s %s", request.method, request.url.path)
-    busy = ServiceUnavailable("The service is busy; retry shortly.", code="database_busy")
-    return _domain_error(request, busy)
+    return domain_error_response(DatabaseBusy())
 
 
 def _database_error(request: Request, error: Exception) -> JSONResponse:
@@ -92,8 +92,7 @@ def _database_error(request: Request, error: Exception) -> JSONResponse:
         return error_response(422, "A value in the request is out of range.", "invalid_value")
     if is_retryable(error):
         logger.warning("database conflict persisted after retries: %s", error.orig)
-        busy = ServiceUnavailable("The service is busy; retry shortly.", code="database_busy")
-        return _domain_error(request, busy)
+        return domain_error_response(DatabaseBusy())
     if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
         return _database_unreachable(request, error)
     logger.error("database error in %s %s", request.method, request.url.path, exc_info=error)
@@ -105,7 +104,7 @@ def _database_unreachable(_request: Request, error: Exception) -> JSONResponse:
     down = ServiceUnavailable(
         "The database is unavailable; retry shortly.", code="database_unavailable"
     )
-    return error_response(down.status_code, down.detail, down.code, down.headers)
+    return domain_error_response(down)
 
 
 def _internal_error(_request: Request, _error: Exception) -> JSONResponse:
