@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,41 @@ async def create_migrated_database(name: str) -> str:
     settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
     await run_on_connection(url, settings, migrations.upgrade)
     return dsn
+
+
+async def copy_users(connection: asyncpg.Connection, count: int, hashed_password: str) -> None:
+    """Users 1..`count` (``user{i}``, active, sharing one password hash), written with
+    COPY; the id sequence is moved past them."""
+    now = datetime.now(UTC)
+    await connection.copy_records_to_table(
+        "users",
+        columns=[
+            "id",
+            "email",
+            "username",
+            "full_name",
+            "hashed_password",
+            "is_active",
+            "is_superuser",
+            "created_at",
+            "updated_at",
+        ],
+        records=(
+            (
+                i,
+                f"user{i}@example.com",
+                f"user{i}",
+                f"User {i}",
+                hashed_password,
+                True,
+                False,
+                now,
+                now,
+            )
+            for i in range(1, count + 1)
+        ),
+    )
+    await connection.execute("SELECT setval('users_id_seq', $1)", count)
 
 
 def _pinned(cpus: set[int]) -> Callable[[], None]:

@@ -20,6 +20,7 @@ from bench.harness import (
     Comparison,
     against_raw_asyncpg,
     compare,
+    copy_users,
     create_migrated_database,
     load_argument_parser,
 )
@@ -34,23 +35,7 @@ async def seed(dsn: str, users: int) -> None:
     now = datetime.now(UTC)
     connection = await asyncpg.connect(dsn)
     try:
-        await connection.copy_records_to_table(
-            "users",
-            columns=[
-                "id",
-                "email",
-                "username",
-                "hashed_password",
-                "is_active",
-                "is_superuser",
-                "created_at",
-                "updated_at",
-            ],
-            records=(
-                (i, f"u{i}@example.com", f"user{i}", "x", True, False, now, now)
-                for i in range(1, users + 1)
-            ),
-        )
+        await copy_users(connection, users, hashed_password="x")
         await connection.copy_records_to_table(
             "wallets", records=((i, BALANCE) for i in range(1, users + 1))
         )
@@ -59,7 +44,6 @@ async def seed(dsn: str, users: int) -> None:
             columns=["user_id", "kind", "amount_cents", "to_user_id", "created_at"],
             records=((i, "deposit", BALANCE, i, now) for i in range(1, users + 1)),
         )
-        await connection.execute("SELECT setval('users_id_seq', $1)", users)
         await connection.execute("ANALYZE")
     finally:
         await connection.close()

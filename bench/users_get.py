@@ -12,7 +12,6 @@ p50, no errors or timeouts.
 
 import asyncio
 import random
-from datetime import UTC, datetime
 
 import asyncpg
 
@@ -24,6 +23,7 @@ from bench.harness import (
     agora_contender,
     baseline_contender,
     compare,
+    copy_users,
     create_migrated_database,
     load_argument_parser,
 )
@@ -35,28 +35,9 @@ SECRET = "bench-secret-" + "b" * 40
 async def seed(dsn: str, users: int) -> None:
     """`users` accounts sharing one real argon2 hash; user 1 is the caller."""
     hashed = await PasswordHasher(time_cost=1, memory_cost_kib=8, parallelism=1).hash("password")
-    now = datetime.now(UTC)
     connection = await asyncpg.connect(dsn)
     try:
-        await connection.copy_records_to_table(
-            "users",
-            columns=[
-                "id",
-                "email",
-                "username",
-                "full_name",
-                "hashed_password",
-                "is_active",
-                "is_superuser",
-                "created_at",
-                "updated_at",
-            ],
-            records=(
-                (i, f"user{i}@example.com", f"user{i}", f"User {i}", hashed, True, False, now, now)
-                for i in range(1, users + 1)
-            ),
-        )
-        await connection.execute("SELECT setval('users_id_seq', $1)", users)
+        await copy_users(connection, users, hashed)
         await connection.execute("ANALYZE users")
     finally:
         await connection.close()
