@@ -49,6 +49,30 @@ async def test_an_error_rolls_everything_back(live_database: Database) -> None:
     assert await count_users(live_database) == 0
 
 
+async def test_a_reused_session_keeps_nothing_of_its_last_unit_of_work(
+    live_database: Database,
+) -> None:
+    """Closed sessions are taken back into use: the next unit of work on one must find
+    none of the objects, pending changes or transaction of the last."""
+    used: list[AsyncSession] = []
+
+    async def fail_after_writing(session: AsyncSession) -> None:
+        used.append(session)
+        session.add(new_user("abandoned"))
+        await session.flush()
+        raise Conflict("changed my mind")
+
+    async def look(session: AsyncSession) -> tuple[int, bool, bool]:
+        used.append(session)
+        return len(session.identity_map), session.in_transaction(), bool(session.new)
+
+    with pytest.raises(Conflict):
+        await live_database.run_in_transaction(fail_after_writing)
+    assert await live_database.run_in_transaction(look) == (0, False, False)
+    assert used[0] is used[1]
+    assert await count_users(live_database) == 0
+
+
 async def test_read_only_sessions_refuse_to_write(live_database: Database) -> None:
     async with live_database.transaction(read_only=True) as session:
         session.add(new_user("sneaky"))

@@ -15,7 +15,7 @@ import asyncio
 import itertools
 import random
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -89,11 +89,31 @@ class SessionSource:
     gate_timeout: float = 0.0
     # Isolation level for `Database.snapshot` sessions (None: the engine's own will do).
     snapshot_isolation: str | None = None
+    # Closed sessions waiting for their next unit of work (see `_session`).
+    idle: list[AsyncSession] = field(default_factory=list)
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        """A closed session taken back into use, or a new one; closed and kept after.
+
+        A closed session holds nothing (no objects, no connection, no transaction) and
+        SQLAlchemy documents it as reusable, while building one costs ~60 µs of CPU (two
+        objects, each entered in a weak registry): a tenth of a small read. The close is
+        shielded from cancellation, as AsyncSession's own ``async with`` does, so a client
+        that goes away cannot keep the connection from the pool. A session whose close
+        failed is dropped.
+        """
+        session = self.idle.pop() if self.idle else self.sessions()
+        try:
+            yield session
+        finally:
+            await asyncio.shield(session.close())
+            self.idle.append(session)
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[AsyncSession]:
         if self.gate is None:
-            async with self.sessions() as session:
+            async with self._session() as session:
                 yield session
             return
         if not self.gate.locked():
@@ -105,7 +125,7 @@ class SessionSource:
             except TimeoutError:
                 raise DatabaseBusy from None
         try:
-            async with self.sessions() as session:
+            async with self._session() as session:
                 yield session
         finally:
             self.gate.release()
