@@ -8,7 +8,7 @@ from sqlalchemy import Row
 from agora.api.dependencies import CurrentUser, password_hasher_of, session_of
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import TransactionalRoute
-from agora.api.schemas import Page
+from agora.api.schemas import Page, json_response
 from agora.auth.principal import Principal
 from agora.users.models import User
 from agora.users.schemas import UserCreate, UserPrivate, UserPublic, UserUpdate
@@ -24,10 +24,9 @@ async def get_user_service(request: Request) -> UserService:
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-def _view(actor: Principal, user: Row[Any]) -> UserPrivate | UserPublic:
-    if can_see_private_view(actor, user.id):
-        return UserPrivate.model_validate(user)
-    return UserPublic.model_validate(user)
+def _view(actor: Principal, user: Row[Any]) -> Response:
+    view = UserPrivate if can_see_private_view(actor, user.id) else UserPublic
+    return json_response(view.model_validate(user))
 
 
 @router.post(
@@ -42,7 +41,7 @@ async def register(data: UserCreate, users: UserServiceDep) -> User:
 
 
 @router.get("/me", response_model=UserPrivate)
-async def read_me(actor: CurrentUser, users: UserServiceDep) -> UserPrivate | UserPublic:
+async def read_me(actor: CurrentUser, users: UserServiceDep) -> Response:
     return _view(actor, await users.read(actor.id))
 
 
@@ -64,9 +63,7 @@ async def list_users(
 
 
 @router.get("/{user_id}", response_model=UserPrivate | UserPublic)
-async def read_user(
-    user_id: PathId, actor: CurrentUser, users: UserServiceDep
-) -> UserPrivate | UserPublic:
+async def read_user(user_id: PathId, actor: CurrentUser, users: UserServiceDep) -> Response:
     """The private view for yourself and for admins, the public view otherwise."""
     return _view(actor, await users.read(user_id))
 
