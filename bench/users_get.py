@@ -1,8 +1,9 @@
 """Benchmark: ``GET /api/v1/users/{id}`` with a bearer token, on PostgreSQL.
 
 agora against the same endpoint written with raw asyncpg on FastAPI and on bare
-Starlette (bench/baselines.py), and against agora with pool pre-ping on; same run, same
-load generator, the server pinned to one core and the load generator to the other.
+Starlette (bench/baselines.py), and against agora with pool pre-ping on and with its
+memory of verified tokens off; same run, same load generator, the server pinned to one
+core and the load generator to the other.
 
 Target: agora >= 50% of the FastAPI + asyncpg throughput at 64 connections, p99 <= 3x
 p50, no errors or timeouts.
@@ -68,6 +69,7 @@ def main() -> None:
                 baseline_contender(RAW_ASYNCPG, "create_fastapi_app", dsn, SECRET),
                 baseline_contender("starlette+asyncpg", "create_starlette_app", dsn, SECRET),
                 agora.variant("agora, pool_pre_ping=true", AGORA_DB_POOL_PRE_PING="true"),
+                agora.variant("agora, every token verified", AGORA_JWT_VERIFIED_TOKENS_KEPT="0"),
             ],
             baseline=RAW_ASYNCPG,
             target_ratio=0.5,

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_lifetime_seconds: int = Field(default=3600, ge=60)
+    # How many verified tokens each process remembers (0: verify every time); TokenCodec.
+    jwt_verified_tokens_kept: int = Field(default=10_000, ge=0)
 
     # argon2id parameters (RFC 9106's second recommended option by default).
     argon2_time_cost: int = Field(default=3, ge=1)

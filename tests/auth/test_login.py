@@ -136,6 +136,28 @@ async def test_bad_tokens_are_refused(
     assert response.status_code == 200
 
 
+async def test_a_token_in_use_still_expires_on_time(
+    client: httpx.AsyncClient,
+    accounts: Accounts,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Verified tokens are remembered (TokenCodec), but their expiry is checked on
+    every request: a token that worked a moment ago is refused from its exp second on."""
+    user = await accounts.user()
+    now = datetime.now(UTC).replace(microsecond=0)
+    token = forged_token(settings, sub=str(user.id), iat=now, exp=now + timedelta(minutes=5))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 200
+    expiry = (now + timedelta(minutes=5)).timestamp()
+    monkeypatch.setattr("agora.auth.tokens.time.time", lambda: expiry - 0.001)
+    assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 200
+    monkeypatch.setattr("agora.auth.tokens.time.time", lambda: expiry)
+    response = await client.get("/api/v1/users/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_token"
+
+
 async def test_tokens_of_deleted_or_deactivated_users_stop_working(
     client: httpx.AsyncClient, accounts: Accounts
 ) -> None:
