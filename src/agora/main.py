@@ -23,10 +23,9 @@ from agora.shop import router as shop
 from agora.users import router as users
 from agora.wallet import router as wallet
 
-API_PREFIX = "/api/v1"
-# Included straight into the app: in this FastAPI every level of router nesting matches
-# the request path against its routes again, measurably on every request.
-FEATURE_ROUTERS: tuple[APIRouter, ...] = (
+# Their routes become the app's own, in this order (see `agora.api.routing.api_router`).
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
     auth.router,
     dashboard.router,
     users.router,
@@ -84,7 +83,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.database = database
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.include_router(health.router)
-    for router in FEATURE_ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
+    for router in ROUTERS:
+        app.router.routes.extend(router.routes)
     return app

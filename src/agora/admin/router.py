@@ -2,17 +2,17 @@
 
 from functools import partial
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from agora.admin.catalog import HttpExport, export_columns
 from agora.admin.service import export_rows
 from agora.api.dependencies import AdminUser, database_of
-from agora.api.routing import TransactionalRoute
+from agora.api.routing import api_router
 from agora.api.streaming import MEDIA_TYPES, export_response
 from agora.db.bulk import FileFormat
 
-router = APIRouter(prefix="/admin", tags=["admin"], route_class=TransactionalRoute)
+router = api_router("/admin", tags=["admin"])
 
 
 @router.get(

@@ -15,7 +15,7 @@ from fastapi.security import OAuth2PasswordBearer
 from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.api.routing import SESSION_SCOPE_KEY
+from agora.api.routing import API_PREFIX, SESSION_SCOPE_KEY
 from agora.auth.passwords import PasswordHasher
 from agora.auth.principal import Principal
 from agora.auth.service import AuthService
@@ -23,7 +23,7 @@ from agora.auth.tokens import TokenCodec
 from agora.db.session import Database
 from agora.errors import Forbidden, NotAuthenticated
 
-TOKEN_URL = "/api/v1/auth/token"  # noqa: S105  (a path, not a secret)
+TOKEN_URL = f"{API_PREFIX}/auth/token"
 
 
 def session_of(request: Request) -> AsyncSession:

@@ -2,14 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 
 from agora.api.dependencies import AuthServiceDep
-from agora.api.routing import TransactionalRoute
+from agora.api.routing import api_router
 from agora.auth.schemas import TokenResponse
 from agora.users.schemas import PASSWORD_MAX_LENGTH
 
-router = APIRouter(prefix="/auth", tags=["auth"], route_class=TransactionalRoute)
+router = api_router("/auth", tags=["auth"])
 
 NO_NUL = r"^[^\x00]*$"
 

@@ -4,13 +4,13 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.api.dependencies import CurrentUser, database_of, session_service
 from agora.api.params import CursorPagination, Pagination
-from agora.api.routing import TransactionalRoute
+from agora.api.routing import api_router
 from agora.api.schemas import CursorPage, Page, not_found
 from agora.api.streaming import MEDIA_TYPES, export_response
 from agora.chat.models import Conversation
@@ -28,7 +28,7 @@ from agora.chat.schemas import (
 from agora.chat.service import ChatService
 from agora.db.repository import AnyRow
 
-router = APIRouter(prefix="/conversations", tags=["chat"], route_class=TransactionalRoute)
+router = api_router("/conversations", tags=["chat"])
 
 
 ChatServiceDep = Annotated[ChatService, Depends(session_service(ChatService))]

@@ -2,14 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from agora.api.dependencies import CurrentUser, session_service
-from agora.api.routing import TransactionalRoute
+from agora.api.routing import api_router
 from agora.dashboard.schemas import Dashboard
 from agora.dashboard.service import DashboardService
 
-router = APIRouter(tags=["users"], route_class=TransactionalRoute)
+router = api_router(tags=["users"])
 
 
 @router.get("/users/me/dashboard", response_model=Dashboard)

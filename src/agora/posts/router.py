@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from agora.api.dependencies import CurrentUser, OptionalUser, session_service
 from agora.api.params import Pagination, PathId, SearchText
-from agora.api.routing import TransactionalRoute
+from agora.api.routing import api_router
 from agora.api.schemas import Page, not_found
 from agora.posts.models import Comment, Post
 from agora.posts.repository import PostFilter
@@ -24,7 +24,7 @@ from agora.posts.schemas import (
 from agora.posts.service import PostService
 from agora.users.models import USERNAME_MAX_LENGTH
 
-router = APIRouter(tags=["blog"], route_class=TransactionalRoute)
+router = api_router(tags=["blog"])
 
 
 PostServiceDep = Annotated[PostService, Depends(session_service(PostService))]

@@ -2,12 +2,12 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from agora.api.dependencies import AdminUser, CurrentUser, session_service
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import Pagination, PathId, SearchText
-from agora.api.routing import TransactionalRoute
+from agora.api.routing import api_router
 from agora.api.schemas import Page, json_response, not_found
 from agora.shop.models import Order, Product
 from agora.shop.repository import ProductFilter, ProductSort
@@ -21,7 +21,7 @@ from agora.shop.schemas import (
 from agora.shop.service import ShopService
 from agora.wallet.schemas import MAX_AMOUNT_CENTS
 
-router = APIRouter(tags=["shop"], route_class=TransactionalRoute)
+router = api_router(tags=["shop"])
 
 
 ShopServiceDep = Annotated[ShopService, Depends(session_service(ShopService))]

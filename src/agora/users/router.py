@@ -2,19 +2,19 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from sqlalchemy import Row
 
 from agora.api.dependencies import CurrentUser, password_hasher_of, session_of
 from agora.api.params import Pagination, PathId, SearchText
-from agora.api.routing import TransactionalRoute
+from agora.api.routing import api_router
 from agora.api.schemas import Page, json_response
 from agora.auth.principal import Principal
 from agora.users.models import User
 from agora.users.schemas import UserCreate, UserPrivate, UserPublic, UserUpdate
 from agora.users.service import UserService, can_see_private_view
 
-router = APIRouter(prefix="/users", tags=["users"], route_class=TransactionalRoute)
+router = api_router("/users", tags=["users"])
 
 
 async def get_user_service(request: Request) -> UserService:

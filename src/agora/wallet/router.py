@@ -2,17 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import Depends, Response, status
 
 from agora.api.dependencies import AdminUser, CurrentUser, session_service
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import CursorPagination
-from agora.api.routing import TransactionalRoute
+from agora.api.routing import api_router
 from agora.api.schemas import CursorPage, json_response
 from agora.wallet.schemas import Balance, DepositRequest, LedgerEntryRead, TransferRequest
 from agora.wallet.service import WalletService
 
-router = APIRouter(prefix="/wallet", tags=["wallet"], route_class=TransactionalRoute)
+router = api_router("/wallet", tags=["wallet"])
 
 
 WalletServiceDep = Annotated[WalletService, Depends(session_service(WalletService))]
