@@ -39,7 +39,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 # The garbage collector as a server needs it. A request keeps a few hundred container
 # objects alive while it waits for the database, so with dozens in flight CPython's
 # default first-generation threshold (700) starts a collection every few requests that
-# finds nothing to free (those objects die by reference count), and every tenth of those
+# finds nothing to free (those objects die by reference count), and now and then one
 # climbs into a full pass over the million objects of the loaded code (~90 ms, a stall
 # for every request in flight). Measured on GET /users/{id} at 64 connections: ~120 µs of
 # CPU per request. A higher threshold and a frozen startup heap leave the collector the
