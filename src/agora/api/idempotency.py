@@ -25,9 +25,11 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
+from pydantic import BaseModel
 
 from agora.api.dependencies import session_of
 from agora.api.errors import domain_error_response
+from agora.api.schemas import json_response
 from agora.auth.principal import Principal
 from agora.db.types import utc_now
 from agora.errors import Conflict, DomainError, InvalidInput
@@ -108,6 +110,20 @@ class Idempotency:
         ):
             raise IdempotencyInProgress  # our claim went stale and was taken over
         return response
+
+    async def answer(
+        self,
+        user: Principal,
+        view: type[BaseModel],
+        operation: Callable[[], Awaitable[object]],
+        status_code: int = 200,
+    ) -> Response:
+        """`run` for an operation whose result is answered as `view` (validated from it)."""
+
+        async def respond() -> Response:
+            return json_response(view.model_validate(await operation()), status_code)
+
+        return await self.run(user, respond)
 
 
 async def get_idempotency(

@@ -8,7 +8,7 @@ from agora.api.dependencies import AdminUser, CurrentUser, session_service
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
-from agora.api.schemas import Page, json_response, not_found
+from agora.api.schemas import Page, not_found
 from agora.shop.models import Order, Product
 from agora.shop.repository import ProductFilter, ProductSort
 from agora.shop.schemas import (
@@ -80,12 +80,9 @@ async def place_order(
 ) -> Response:
     """Priced from current prices; stock taken and the buyer's wallet debited in one
     transaction. Send an `Idempotency-Key` to make retries safe."""
-
-    async def place() -> Response:
-        order = await shop.place_order(buyer, data)
-        return json_response(OrderRead.model_validate(order), status.HTTP_201_CREATED)
-
-    return await idempotency.run(buyer, place)
+    return await idempotency.answer(
+        buyer, OrderRead, lambda: shop.place_order(buyer, data), status.HTTP_201_CREATED
+    )
 
 
 @router.get("/orders", response_model=Page[OrderRead])
@@ -116,8 +113,4 @@ async def cancel_order(
     order_id: PathId, actor: CurrentUser, shop: ShopServiceDep, idempotency: IdempotencyDep
 ) -> Response:
     """The owner or an admin: refund and restock, once."""
-
-    async def cancel() -> Response:
-        return json_response(OrderRead.model_validate(await shop.cancel_order(actor, order_id)))
-
-    return await idempotency.run(actor, cancel)
+    return await idempotency.answer(actor, OrderRead, lambda: shop.cancel_order(actor, order_id))

@@ -8,7 +8,7 @@ from agora.api.dependencies import AdminUser, CurrentUser, session_service
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import CursorPagination
 from agora.api.routing import api_router
-from agora.api.schemas import CursorPage, json_response
+from agora.api.schemas import CursorPage
 from agora.wallet.schemas import Balance, DepositRequest, LedgerEntryRead, TransferRequest
 from agora.wallet.service import WalletService
 
@@ -33,12 +33,9 @@ async def deposit(
     data: DepositRequest, admin: AdminUser, wallet: WalletServiceDep, idempotency: IdempotencyDep
 ) -> Response:
     """Admins credit a user's wallet with money from outside."""
-
-    async def credit() -> Response:
-        entry = await wallet.deposit(data)
-        return json_response(LedgerEntryRead.model_validate(entry), status.HTTP_201_CREATED)
-
-    return await idempotency.run(admin, credit)
+    return await idempotency.answer(
+        admin, LedgerEntryRead, lambda: wallet.deposit(data), status.HTTP_201_CREATED
+    )
 
 
 @router.post(
@@ -58,12 +55,9 @@ async def transfer(
 ) -> Response:
     """Send money to another active user; the response is the sender's ledger entry.
     Send an `Idempotency-Key` to make retries safe."""
-
-    async def send() -> Response:
-        entry = await wallet.transfer(sender, data)
-        return json_response(LedgerEntryRead.model_validate(entry), status.HTTP_201_CREATED)
-
-    return await idempotency.run(sender, send)
+    return await idempotency.answer(
+        sender, LedgerEntryRead, lambda: wallet.transfer(sender, data), status.HTTP_201_CREATED
+    )
 
 
 @router.get("/transactions", response_model=CursorPage[LedgerEntryRead])
