@@ -112,23 +112,24 @@ class SessionSource:
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[AsyncSession]:
-        if self.gate is None:
-            async with self._session() as session:
-                yield session
-            return
-        if not self.gate.locked():
-            await self.gate.acquire()  # free: returns at once, no timer needed
-        else:
-            try:
-                async with asyncio.timeout(self.gate_timeout):
-                    await self.gate.acquire()
-            except TimeoutError:
-                raise DatabaseBusy from None
+        if self.gate is not None:
+            await self._pass_gate(self.gate)
         try:
             async with self._session() as session:
                 yield session
         finally:
-            self.gate.release()
+            if self.gate is not None:
+                self.gate.release()
+
+    async def _pass_gate(self, gate: asyncio.Semaphore) -> None:
+        if not gate.locked():
+            await gate.acquire()  # free: returns at once, no timer needed
+            return
+        try:
+            async with asyncio.timeout(self.gate_timeout):
+                await gate.acquire()
+        except TimeoutError:
+            raise DatabaseBusy from None
 
 
 def _gated_source(engine: AsyncEngine, settings: Settings, **options: Any) -> SessionSource:
