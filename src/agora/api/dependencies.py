@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.security.base import SecurityBase
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.api.routing import API_PREFIX, SESSION_SCOPE_KEY
@@ -94,8 +95,9 @@ class _BearerCaller(SecurityBase):
 
     @staticmethod
     def token(request: Request) -> str | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return token if scheme.lower() == "bearer" and token else None
+        """The bearer token sent, read as ``OAuth2PasswordBearer`` reads it."""
+        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+        return token if scheme.lower() == "bearer" else None
 
 
 class _CurrentUser(_BearerCaller):
