@@ -174,21 +174,21 @@ class Format(StrEnum):
     csv = "csv"
 
 
-def _one_of(name: str, choices: Iterable[str]) -> str:
-    if name not in choices:
-        raise typer.BadParameter(f"{name!r} is not one of {', '.join(sorted(choices))}")
-    return name
+def _table_argument(tables: Iterable[str]) -> Any:
+    """A TABLE argument that must name one of `tables`, and says which in its help."""
+    names = sorted(tables)
+
+    def one_of(name: str) -> str:
+        if name not in names:
+            raise typer.BadParameter(f"{name!r} is not one of {', '.join(names)}")
+        return name
+
+    return typer.Argument(help=f"one of: {', '.join(names)}", callback=one_of)
 
 
 @db_app.command("import")
 def import_rows(
-    table: Annotated[
-        str,
-        typer.Argument(
-            help=f"one of: {', '.join(sorted(IMPORTABLE))}",
-            callback=lambda name: _one_of(name, IMPORTABLE),
-        ),
-    ],
+    table: Annotated[str, _table_argument(IMPORTABLE)],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     file_format: Annotated[
         Format | None, typer.Option("--format", help="default: from the file's extension")
@@ -215,13 +215,7 @@ async def _export(name: str, file_format: FileFormat, output: IO[bytes]) -> None
 
 @db_app.command()
 def export(
-    table: Annotated[
-        str,
-        typer.Argument(
-            help=f"one of: {', '.join(EXPORTABLE)}",
-            callback=lambda name: _one_of(name, EXPORTABLE),
-        ),
-    ],
+    table: Annotated[str, _table_argument(EXPORTABLE)],
     file_format: Annotated[Format, typer.Option("--format")] = Format.ndjson,
     output: Annotated[Path | None, typer.Option(help="default: standard output")] = None,
 ) -> None:
