@@ -321,12 +321,26 @@ def baseline_contender(
     )
 
 
-def against_raw_asyncpg(dsn: str, secret: str) -> list[Contender]:
-    """agora, and the same endpoints with raw asyncpg on FastAPI (`create_catalogue_app`)."""
-    return [
+def compare_with_raw_asyncpg(
+    args: argparse.Namespace,
+    dsn: str,
+    secret: str,
+    *,
+    name: str,
+    title: str,
+    requests: Sequence[dict[str, Any]],
+    target_ratio: float | None = None,
+    ready: dict[str, Any] | None = None,
+) -> dict[str, dict[str, float]]:
+    """`compare` agora with the same endpoints written with raw asyncpg on FastAPI
+    (`create_catalogue_app`), on the database at `dsn`."""
+    contenders = [
         agora_contender(dsn, secret),
         baseline_contender(RAW_ASYNCPG, "create_catalogue_app", dsn, secret),
     ]
+    return compare(
+        Comparison(name, title, requests, contenders, RAW_ASYNCPG, target_ratio, ready), args
+    )
 
 
 async def create_seeded_database(name: str, plan: SeedPlan) -> str:

@@ -14,10 +14,7 @@ import random
 
 from agora.admin.seed import SeedPlan
 from bench.harness import (
-    RAW_ASYNCPG,
-    Comparison,
-    against_raw_asyncpg,
-    compare,
+    compare_with_raw_asyncpg,
     create_seeded_database,
     load_argument_parser,
 )
@@ -38,16 +35,14 @@ def main() -> None:
     requests = [
         {"path": f"/api/v1/posts?limit=20&offset={rng.randint(0, 500)}"} for _ in range(500)
     ]
-    compare(
-        Comparison(
-            name="posts_list",
-            title="GET /api/v1/posts (20 per page), PostgreSQL",
-            requests=requests,
-            contenders=against_raw_asyncpg(dsn, SECRET),
-            baseline=RAW_ASYNCPG,
-            target_ratio=0.4,
-        ),
+    compare_with_raw_asyncpg(
         args,
+        dsn,
+        SECRET,
+        name="posts_list",
+        title="GET /api/v1/posts (20 per page), PostgreSQL",
+        requests=requests,
+        target_ratio=0.4,
     )
 
 

@@ -12,10 +12,7 @@ import random
 
 from agora.admin.seed import SeedPlan
 from bench.harness import (
-    RAW_ASYNCPG,
-    Comparison,
-    against_raw_asyncpg,
-    compare,
+    compare_with_raw_asyncpg,
     create_seeded_database,
     load_argument_parser,
 )
@@ -33,16 +30,14 @@ def main() -> None:
     dsn = asyncio.run(create_seeded_database(DATABASE, plan))
     rng = random.Random(42)
     requests = [{"path": f"/api/v1/products/{rng.randint(1, args.products)}"} for _ in range(1000)]
-    compare(
-        Comparison(
-            name="product_get",
-            title="GET /api/v1/products/{id}, PostgreSQL",
-            requests=requests,
-            contenders=against_raw_asyncpg(dsn, SECRET),
-            baseline=RAW_ASYNCPG,
-            target_ratio=0.5,
-        ),
+    compare_with_raw_asyncpg(
         args,
+        dsn,
+        SECRET,
+        name="product_get",
+        title="GET /api/v1/products/{id}, PostgreSQL",
+        requests=requests,
+        target_ratio=0.5,
     )
 
 

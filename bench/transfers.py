@@ -16,10 +16,7 @@ import asyncpg
 
 from agora.auth.tokens import TokenCodec
 from bench.harness import (
-    RAW_ASYNCPG,
-    Comparison,
-    against_raw_asyncpg,
-    compare,
+    compare_with_raw_asyncpg,
     copy_users,
     create_migrated_database,
     load_argument_parser,
@@ -73,16 +70,14 @@ def main() -> None:
                 "expect": 201,
             }
         )
-    compare(
-        Comparison(
-            name="transfers",
-            title="POST /api/v1/wallet/transfers, PostgreSQL",
-            requests=requests,
-            contenders=against_raw_asyncpg(dsn, SECRET),
-            baseline=RAW_ASYNCPG,
-            ready={"path": "/api/v1/posts"},
-        ),
+    compare_with_raw_asyncpg(
         args,
+        dsn,
+        SECRET,
+        name="transfers",
+        title="POST /api/v1/wallet/transfers, PostgreSQL",
+        requests=requests,
+        ready={"path": "/api/v1/posts"},
     )
 
 
