@@ -22,16 +22,21 @@ if TYPE_CHECKING:
 EXPORT_COLUMNS = ("id", "conversation_id", "role", "content", "created_at")
 
 
-def _owned(conversation_id: uuid.UUID, owner_id: int) -> tuple[Any, Any]:
-    return Conversation.id == conversation_id, Conversation.owner_id == owner_id
-
-
-# The writes of an owned conversation, built once (see agora.db.repository); they match
-# nothing when the caller does not own it.
-_OWNED = (
-    Conversation.id == bindparam("conversation"),
-    Conversation.owner_id == bindparam("owner"),
+# Statements about one conversation, built once (see agora.db.repository) and run with
+# `_ownership(...)`: restricted by `_OWNED`, they match nothing when the caller does not
+# own the conversation.
+_BY_ID = Conversation.id == bindparam("conversation")
+_BY_OWNER = Conversation.owner_id == bindparam("owner")
+_OWNED = (_BY_ID, _BY_OWNER)
+# populate_existing: an owner read again after a transfer must not come from the session.
+_WITH_OWNER_BY_ID = (
+    select(Conversation)
+    .where(_BY_ID)
+    .options(joinedload(Conversation.owner))
+    .execution_options(populate_existing=True)
 )
+_OWNED_WITH_OWNER = _WITH_OWNER_BY_ID.where(_BY_OWNER)
+_IS_OWNED = select(select(Conversation.id).where(*_OWNED).exists())
 _RECORD_MESSAGES = (
     update(Conversation)
     .where(*_OWNED)
@@ -45,10 +50,17 @@ _CHANGE_OWNER = (
     .values(updated_at=bindparam("now"), owner_id=bindparam("new_owner"))
 )
 _DELETE_OWNED = delete(Conversation).where(*_OWNED)
+_EXPORT = (
+    select(*(getattr(Message, column) for column in EXPORT_COLUMNS))
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(*_OWNED)
+    .order_by(Message.id)
+    .execution_options(yield_per=1000)
+)
 
 
-def _owned_parameters(conversation_id: uuid.UUID, owner_id: int) -> dict[str, Any]:
-    return {"conversation": conversation_id, "owner": owner_id, "now": utc_now()}
+def _ownership(conversation_id: uuid.UUID, owner_id: int) -> dict[str, Any]:
+    return {"conversation": conversation_id, "owner": owner_id}
 
 
 class ConversationRepository(Repository[Conversation]):
@@ -58,19 +70,20 @@ class ConversationRepository(Repository[Conversation]):
         self, conversation_id: uuid.UUID, owner_id: int | None = None
     ) -> Conversation | None:
         """The conversation and its owner; with `owner_id`, only if that user owns it."""
-        where = (
-            _owned(conversation_id, owner_id)
-            if owner_id is not None
-            else (Conversation.id == conversation_id,)
-        )
-        statement = self.select(*where).options(joinedload(Conversation.owner))
-        conversation: Conversation | None = (
-            await self.session.execute(statement.execution_options(populate_existing=True))
-        ).scalar_one_or_none()
+        if owner_id is None:
+            result = await self.session.execute(
+                _WITH_OWNER_BY_ID, {"conversation": conversation_id}
+            )
+        else:
+            result = await self.session.execute(
+                _OWNED_WITH_OWNER, _ownership(conversation_id, owner_id)
+            )
+        conversation: Conversation | None = result.scalar_one_or_none()
         return conversation
 
     async def is_owned(self, conversation_id: uuid.UUID, owner_id: int) -> bool:
-        return await self.exists(*_owned(conversation_id, owner_id))
+        result = await self.session.execute(_IS_OWNED, _ownership(conversation_id, owner_id))
+        return bool(result.scalar())
 
     async def of_owner(self, owner_id: int, *, limit: int, offset: int) -> PageResult[Conversation]:
         """The owner's conversations, most recently active first (ties: by id)."""
@@ -89,7 +102,7 @@ class ConversationRepository(Repository[Conversation]):
         it. The UPDATE also takes the row's lock until COMMIT, so appends to one
         conversation happen one after the other and their ids grow in commit order: a
         reader paging by id never misses a batch that commits late."""
-        parameters = {**_owned_parameters(conversation_id, owner_id), "added": added}
+        parameters = {**_ownership(conversation_id, owner_id), "now": utc_now(), "added": added}
         return await self.affected(_RECORD_MESSAGES, parameters) == 1
 
     async def change_owner(
@@ -97,7 +110,11 @@ class ConversationRepository(Repository[Conversation]):
     ) -> bool:
         """Give the conversation to `new_owner_id` if `owner_id` still owns it: of two
         concurrent transfers, the second finds nothing to update."""
-        parameters = {**_owned_parameters(conversation_id, owner_id), "new_owner": new_owner_id}
+        parameters = {
+            **_ownership(conversation_id, owner_id),
+            "now": utc_now(),
+            "new_owner": new_owner_id,
+        }
         return await self.affected(_CHANGE_OWNER, parameters) == 1
 
     async def recount_messages(self) -> None:
@@ -112,8 +129,7 @@ class ConversationRepository(Repository[Conversation]):
 
     async def delete_owned(self, conversation_id: uuid.UUID, owner_id: int) -> bool:
         """Delete it if `owner_id` owns it; its messages go with it in the database."""
-        parameters = _owned_parameters(conversation_id, owner_id)
-        return await self.affected(_DELETE_OWNED, parameters) == 1
+        return await self.affected(_DELETE_OWNED, _ownership(conversation_id, owner_id)) == 1
 
 
 class MessageRepository(Repository[Message]):
@@ -157,13 +173,6 @@ class MessageRepository(Repository[Message]):
         """Every message of the conversation, oldest first, in batches of 1,000 rows
         streamed from a server-side cursor. Checks ownership in the same statement, so a
         conversation transferred away meanwhile exports nothing."""
-        statement = (
-            select(*(getattr(Message, column) for column in EXPORT_COLUMNS))
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(*_owned(conversation_id, owner_id))
-            .order_by(Message.id)
-            .execution_options(yield_per=1000)
-        )
-        result = await self.session.stream(statement)
+        result = await self.session.stream(_EXPORT, _ownership(conversation_id, owner_id))
         async for batch in result.partitions():
             yield batch
