@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from agora.config import Settings
 from agora.db.session import CommitOutcomeUnknown, Database, ReadOnlySessionError
 from agora.errors import Conflict
 from agora.users.models import User
-from tests.conftest import kill_other_connections
+from tests.conftest import empty_all_tables, kill_other_connections
 
 # SQLite has no server connection to lose.
 server_only = pytest.mark.dialects("postgresql", "mariadb")
@@ -71,6 +72,37 @@ async def test_a_reused_session_keeps_nothing_of_its_last_unit_of_work(
     assert await live_database.run_in_transaction(look) == (0, False, False)
     assert used[0] is used[1]
     assert await count_users(live_database) == 0
+
+
+@pytest.mark.parametrize("read_only", [False, True], ids=["write", "read"])
+async def test_a_cancelled_unit_of_work_gives_its_connection_back(
+    settings: Settings, engine: AsyncEngine, read_only: bool
+) -> None:
+    """A request whose client goes away is cancelled mid-work; its connection must go
+    back to the pool, its writes must not be kept, and the next unit must run, even on a
+    pool of one."""
+    one_connection = settings.model_copy(
+        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 2.0}
+    )
+    started = asyncio.Event()
+
+    async def abandoned(session: AsyncSession) -> None:
+        await session.execute(select(func.count()).select_from(User))
+        if not read_only:
+            session.add(new_user("abandoned"))
+            await session.flush()
+        started.set()
+        await asyncio.Event().wait()  # until cancelled
+
+    async with Database.from_settings(one_connection) as database:
+        unit = asyncio.create_task(database.run_in_transaction(abandoned, read_only=read_only))
+        await started.wait()
+        unit.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await unit
+        for _ in range(3):  # each would wait out the pool timeout if the connection leaked
+            assert await count_users(database) == 0
+    await empty_all_tables(engine)
 
 
 async def test_read_only_sessions_refuse_to_write(live_database: Database) -> None:

@@ -86,6 +86,11 @@ def _make_sqlite_transactional(engine: AsyncEngine, *, in_memory: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def reads_in_autocommit(backend: str) -> bool:
+    """Whether the read engines of `backend` run their connections in autocommit."""
+    return backend == "postgresql"
+
+
 def snapshot_isolation(engine: AsyncEngine) -> str | None:
     """The isolation level a read engine's connection switches to for a consistent,
     streamable snapshot: PostgreSQL needs a transaction for a server-side cursor, which
@@ -100,7 +105,7 @@ def create_engine(url: str | URL, settings: Settings, *, read_only: bool = False
     parsed = make_url(url)
     options = _engine_options(parsed, settings)
     backend = parsed.get_backend_name()
-    if read_only and backend == "postgresql":
+    if read_only and reads_in_autocommit(backend):
         options["isolation_level"] = "AUTOCOMMIT"
     elif read_only and backend == "sqlite":
         options["execution_options"] = {READ_ONLY_OPTION: True}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
-from agora.db.engine import create_engine, snapshot_isolation
+from agora.db.engine import create_engine, reads_in_autocommit, snapshot_isolation
 from agora.db.errors import is_retryable
 from agora.errors import ServiceUnavailable
 
@@ -89,37 +89,49 @@ class SessionSource:
     gate_timeout: float = 0.0
     # Isolation level for `Database.snapshot` sessions (None: the engine's own will do).
     snapshot_isolation: str | None = None
-    # Closed sessions waiting for their next unit of work (see `_session`).
+    # Its connections run in autocommit (PostgreSQL's read engines): a session on them
+    # holds no database transaction, unless it asked for one (`Database.snapshot`).
+    autocommit: bool = False
+    # Closed sessions waiting for their next unit of work (see `acquire`).
     idle: list[AsyncSession] = field(default_factory=list)
 
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
-        """A closed session taken back into use, or a new one; closed and kept after.
+    async def acquire(self) -> AsyncSession:
+        """A session for one unit of work, once the gate lets it in; give it back with
+        `release`, whatever happens.
 
-        A closed session holds nothing (no objects, no connection, no transaction) and
-        SQLAlchemy documents it as reusable, while building one costs ~60 µs of CPU (two
-        objects, each entered in a weak registry): a tenth of a small read. The close is
-        shielded from cancellation, as AsyncSession's own ``async with`` does, so a client
-        that goes away cannot keep the connection from the pool. A session whose close
-        failed is dropped.
+        A closed session taken back into use, or a new one. A closed session holds
+        nothing (no objects, no connection, no transaction) and SQLAlchemy documents it
+        as reusable, while building one costs ~60 µs of CPU (two objects, each entered in
+        a weak registry): a tenth of a small read.
         """
-        session = self.idle.pop() if self.idle else self.sessions()
-        try:
-            yield session
-        finally:
-            await asyncio.shield(session.close())
-            self.idle.append(session)
-
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[AsyncSession]:
         if self.gate is not None:
             await self._pass_gate(self.gate)
+        return self.idle.pop() if self.idle else self.sessions()
+
+    async def release(self, session: AsyncSession, *, quiet: bool = False) -> None:
+        """Close `session` (returning its connection to the pool) and keep it for reuse.
+
+        The close is shielded from cancellation, as AsyncSession's own ``async with``
+        does, so that a client going away cannot cut a ROLLBACK short and keep the
+        connection from the pool. Unless the caller knows the close is `quiet`: it sends
+        nothing to the database (no transaction is open there), so it never waits and
+        cannot be cancelled, and the shield's task (~40k instructions, 2.5% of a small
+        read) would buy nothing. A session whose close failed is dropped.
+        """
         try:
-            async with self._session() as session:
-                yield session
+            await (session.close() if quiet else asyncio.shield(session.close()))
+            self.idle.append(session)
         finally:
             if self.gate is not None:
                 self.gate.release()
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[AsyncSession]:
+        session = await self.acquire()
+        try:
+            yield session
+        finally:
+            await self.release(session)
 
     async def _pass_gate(self, gate: asyncio.Semaphore) -> None:
         if not gate.locked():
@@ -132,14 +144,16 @@ class SessionSource:
             raise DatabaseBusy from None
 
 
-def _gated_source(engine: AsyncEngine, settings: Settings, **options: Any) -> SessionSource:
-    sessions = _sessionmaker(engine, **options)
+def _gated_source(engine: AsyncEngine, settings: Settings, *, read_only: bool) -> SessionSource:
+    sessions = _sessionmaker(engine, sync_session_class=ReadOnlySession if read_only else Session)
     isolation = snapshot_isolation(engine)
+    autocommit = read_only and reads_in_autocommit(engine.dialect.name)
     if not isinstance(engine.pool, QueuePool):
         # e.g. SQLite in memory: one shared connection, nothing to queue for
-        return SessionSource(sessions, snapshot_isolation=isolation)
+        return SessionSource(sessions, snapshot_isolation=isolation, autocommit=autocommit)
     capacity = settings.db_pool_size + settings.db_max_overflow
-    return SessionSource(sessions, asyncio.Semaphore(capacity), settings.db_pool_timeout, isolation)
+    gate = asyncio.Semaphore(capacity)
+    return SessionSource(sessions, gate, settings.db_pool_timeout, isolation, autocommit)
 
 
 class Database:
@@ -164,8 +178,8 @@ class Database:
         read_urls = settings.database_replica_urls or [settings.database_url]
         readers = [create_engine(url, settings, read_only=True) for url in read_urls]
         return cls(
-            _gated_source(primary, settings),
-            [_gated_source(r, settings, sync_session_class=ReadOnlySession) for r in readers],
+            _gated_source(primary, settings, read_only=False),
+            [_gated_source(r, settings, read_only=True) for r in readers],
             owned_engines=[primary, *readers],
             attempts=settings.db_transaction_attempts,
         )
@@ -192,8 +206,8 @@ class Database:
         source = next(self._readers) if read_only else self._writer
         return source.sessions()
 
-    def _open(self, read_only: bool) -> AbstractAsyncContextManager[AsyncSession]:
-        return (next(self._readers) if read_only else self._writer).open()
+    def _source(self, read_only: bool) -> SessionSource:
+        return next(self._readers) if read_only else self._writer
 
     @asynccontextmanager
     async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
@@ -202,7 +216,7 @@ class Database:
         No retries: a block cannot be run twice. Work that may meet deadlocks belongs in
         `run_in_transaction`.
         """
-        async with self._open(read_only) as session:
+        async with self._source(read_only).open() as session:
             yield session
             if not read_only:
                 await session.commit()
@@ -231,7 +245,11 @@ class Database:
         attempt = 0
         while True:
             attempt += 1
-            async with self._open(read_only) as session:
+            source = self._source(read_only)
+            # acquire/release rather than `source.open()`: this runs for every request,
+            # and each context-manager layer costs more than the few lines it saves.
+            session = await source.acquire()
+            try:
                 try:
                     result = await work(session)
                 except DBAPIError as error:
@@ -251,6 +269,10 @@ class Database:
                         continue
                     raise
                 return result
+            finally:
+                # Quiet when committed, or when a read ran on autocommit connections.
+                quiet = not session.in_transaction() or (read_only and source.autocommit)
+                await source.release(session, quiet=quiet)
 
     async def dispose(self) -> None:
         for engine in self._owned_engines:
