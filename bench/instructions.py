@@ -1,0 +1,193 @@
+"""CPU instructions per ``GET /api/v1/users/{id}``: agora against FastAPI + asyncpg.
+
+On a shared VM the throughput of `bench.users_get` moves by ±20% from one round to the
+next; the number of instructions a request executes barely moves. Each app runs here
+in-process, called by an ASGI driver (no HTTP server, no load generator) with 64
+requests in flight, under valgrind's callgrind, which counts only the measured requests.
+
+A diagnostic beside `bench.users_get`, not a replacement: instructions are not time
+(cache misses, system calls and the HTTP server are not in the count), and under
+valgrind the app runs ~50 times slower, so PostgreSQL always answers at once. It shows
+whether a change makes the request do less work, in one run, where the HTTP benchmark
+would need many rounds. Needs valgrind (Debian package `valgrind`); ~4 minutes.
+
+    uv run python -m bench.instructions [--requests 640] [--only agora ...]
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from agora.auth.tokens import TokenCodec
+from bench.harness import (
+    RAW_ASYNCPG,
+    ROOT,
+    Contender,
+    agora_contender,
+    argument_parser,
+    baseline_contender,
+    create_migrated_database,
+)
+from bench.users_get import DATABASE, SECRET, seed
+
+CONCURRENCY = 64
+WARMUP_REQUESTS = 256
+USERS = 10_000
+# callgrind zeroes its counters when the driver calls the first of these C functions and
+# writes them out when it calls the second: neither is called anywhere else, so the count
+# is exactly the measured requests, without startup, warm-up or shutdown.
+START_MARK, STOP_MARK = "getppid", "getpgrp"
+
+
+def build_app(name: str) -> Any:
+    """The contender's ASGI app, configured by the environment `main` gave the process."""
+    if name == RAW_ASYNCPG:
+        from bench.baselines import create_fastapi_app
+
+        return create_fastapi_app()
+    from agora.main import create_app
+
+    return create_app()
+
+
+async def drive(app: Any, requests: int) -> dict[int, int]:
+    """Start `app`, warm it up, run `requests` requests with `CONCURRENCY` in flight
+    between the two marks, stop it; the count of each status code answered."""
+    startup: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await startup.put({"type": "lifespan.startup"})
+    lifespan = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, startup.get, replies.put)
+    )
+    assert (await replies.get())["type"] == "lifespan.startup.complete"
+
+    token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400).issue(1)
+    headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token.access_token}".encode())]
+    rng = random.Random(42)
+    paths = [f"/api/v1/users/{rng.randint(1, USERS)}" for _ in range(1000)]
+    statuses: dict[int, int] = {}
+
+    async def request(number: int) -> None:
+        path = paths[number % len(paths)]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": headers,
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+            "state": {},
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses[message["status"]] = statuses.get(message["status"], 0) + 1
+
+        await app(scope, receive, send)
+
+    async def run(count: int) -> None:
+        async def client(first: int) -> None:
+            for number in range(first, count, CONCURRENCY):
+                await request(number)
+
+        await asyncio.gather(*(client(first) for first in range(CONCURRENCY)))
+
+    await run(WARMUP_REQUESTS)
+    statuses.clear()
+    getattr(os, START_MARK)()
+    await run(requests)
+    getattr(os, STOP_MARK)()
+
+    await startup.put({"type": "lifespan.shutdown"})
+    await lifespan
+    return statuses
+
+
+def count_instructions(name: str, environment: dict[str, str], requests: int) -> float:
+    """Instructions per request of contender `name`, counted by callgrind."""
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "callgrind.out"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--zero-before={START_MARK}",
+                f"--dump-before={STOP_MARK}",
+                f"--callgrind-out-file={output}",
+                sys.executable,
+                "-m",
+                "bench.instructions",
+                "--drive",
+                name,
+                "--requests",
+                str(requests),
+            ],
+            cwd=ROOT,
+            env={**os.environ, **environment},
+            check=True,
+            capture_output=True,
+        )
+        # The dump taken at the stop mark is part 1 (the file without a suffix is the rest).
+        dump = Path(f"{output}.1").read_text().splitlines()
+    summary = next(line for line in dump if line.startswith("summary:"))
+    return int(summary.split()[1]) / requests
+
+
+def main() -> None:
+    parser = argument_parser(__doc__)
+    parser.add_argument("--requests", type=int, default=640, help="requests counted")
+    parser.add_argument("--only", action="append", help="run only these contenders (by name)")
+    parser.add_argument("--drive", help=argparse.SUPPRESS)  # the run under valgrind
+    args = parser.parse_args()
+    if args.drive:
+        statuses = uvloop.run(drive(build_app(args.drive), args.requests))
+        if statuses != {200: args.requests}:
+            raise SystemExit(f"{args.drive} answered {statuses}")
+        return
+
+    dsn = asyncio.run(create_migrated_database(DATABASE))
+    asyncio.run(seed(dsn, USERS))
+    agora = agora_contender(dsn, SECRET)
+    contenders = [
+        baseline_contender(RAW_ASYNCPG, "create_fastapi_app", dsn, SECRET),
+        agora,
+        agora.variant("agora, every token verified", AGORA_JWT_VERIFIED_TOKENS_KEPT="0"),
+    ]
+    chosen = [c for c in contenders if not args.only or c.name in args.only]
+
+    def count(contender: Contender) -> float:
+        app = RAW_ASYNCPG if contender.name == RAW_ASYNCPG else "agora"
+        return count_instructions(app, contender.environment, args.requests)
+
+    # The counts do not depend on what else runs, so the contenders run side by side.
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        counts = dict(zip((c.name for c in chosen), pool.map(count, chosen), strict=True))
+    baseline = counts.get(RAW_ASYNCPG)
+    print(f"\nGET /api/v1/users/{{id}}, {args.requests} requests, {CONCURRENCY} in flight")
+    print(f"| contender | instructions per request | vs {RAW_ASYNCPG} |")
+    print("|---|---:|---:|")
+    for name, count in counts.items():
+        ratio = f"{count / baseline:.0%}" if baseline else "-"
+        print(f"| {name} | {count:,.0f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
