@@ -8,7 +8,7 @@ from agora.api.dependencies import AdminUser, CurrentUser, session_service
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
-from agora.api.schemas import Page, not_found
+from agora.api.schemas import Page, json_response, not_found
 from agora.shop.models import Order, Product
 from agora.shop.repository import ProductFilter, ProductSort
 from agora.shop.schemas import (
@@ -53,8 +53,8 @@ async def list_products(
 @router.get(
     "/products/{product_id}", response_model=ProductRead, responses=not_found("no such product")
 )
-async def read_product(product_id: PathId, shop: ShopServiceDep) -> Product:
-    return await shop.get_product(product_id)
+async def read_product(product_id: PathId, shop: ShopServiceDep) -> Response:
+    return json_response(ProductRead.model_validate(await shop.get_product(product_id)))
 
 
 @router.patch(

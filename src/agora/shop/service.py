@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from agora.auth.principal import Principal
-    from agora.db.repository import PageResult
+    from agora.db.repository import AnyRow, PageResult
     from agora.shop.repository import ProductFilter
     from agora.shop.schemas import OrderCreate, ProductCreate, ProductUpdate
 
@@ -63,8 +63,9 @@ class ShopService:
         product = await self.products.get(product_id)
         return await self.products.update(product, data.changes())
 
-    async def get_product(self, product_id: int) -> Product:
-        return await self.products.get(product_id)
+    async def get_product(self, product_id: int) -> AnyRow:
+        """The product's stored columns, whether it is on sale or not."""
+        return await self.products.get_row(product_id)
 
     async def search_products(
         self, filters: ProductFilter, *, limit: int, offset: int
