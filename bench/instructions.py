@@ -1,17 +1,19 @@
-"""CPU instructions per ``GET /api/v1/users/{id}``: agora against FastAPI + asyncpg.
+"""CPU instructions per request of ``GET /api/v1/users/{id}`` (signed in) or
+``GET /api/v1/products/{id}`` (anonymous): agora against FastAPI + asyncpg.
 
-On a shared VM the throughput of `bench.users_get` moves by ±20% from one round to the
-next; the number of instructions a request executes barely moves. Each app runs here
-in-process, called by an ASGI driver (no HTTP server, no load generator) with 64
-requests in flight, under valgrind's callgrind, which counts only the measured requests.
+On a shared VM the throughput of `bench.users_get` and `bench.product_get` moves by
+±20% from one round to the next; the number of instructions a request executes barely
+moves. Each app runs here in-process, called by an ASGI driver (no HTTP server, no load
+generator) with 64 requests in flight, under valgrind's callgrind, which counts only the
+measured requests.
 
-A diagnostic beside `bench.users_get`, not a replacement: instructions are not time
+A diagnostic beside those benchmarks, not a replacement: instructions are not time
 (cache misses, system calls and the HTTP server are not in the count), and under
 valgrind the app runs ~50 times slower, so PostgreSQL always answers at once. It shows
 whether a change makes the request do less work, in one run, where the HTTP benchmark
 would need many rounds. Needs valgrind (Debian package `valgrind`); ~4 minutes.
 
-    uv run python -m bench.instructions [--requests 640] [--only agora ...]
+    uv run python -m bench.instructions [--endpoint users|products] [--requests 640]
 """
 
 import argparse
@@ -21,13 +23,17 @@ import random
 import subprocess
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
+from agora.admin.seed import SeedPlan
 from agora.auth.tokens import TokenCodec
+from bench import baselines, product_get, users_get
 from bench.harness import (
     RAW_ASYNCPG,
     ROOT,
@@ -36,30 +42,54 @@ from bench.harness import (
     argument_parser,
     baseline_contender,
     create_migrated_database,
+    create_seeded_database,
 )
-from bench.users_get import DATABASE, SECRET, seed
 
 CONCURRENCY = 64
 WARMUP_REQUESTS = 256
-USERS = 10_000
+ROWS = 10_000  # users or products; each request asks for one of them at random
+SECRET = users_get.SECRET
 # callgrind zeroes its counters when the driver calls the first of these C functions and
 # writes them out when it calls the second: neither is called anywhere else, so the count
 # is exactly the measured requests, without startup, warm-up or shutdown.
 START_MARK, STOP_MARK = "getppid", "getpgrp"
 
 
-def build_app(name: str) -> Any:
+async def _users_database() -> str:
+    dsn = await create_migrated_database(users_get.DATABASE)
+    await users_get.seed(dsn, ROWS)
+    return dsn
+
+
+async def _products_database() -> str:
+    plan = SeedPlan(users=0, posts=0, messages=0, products=ROWS, orders=0)
+    return await create_seeded_database(product_get.DATABASE, plan)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str  # "{}" stands for the id asked for
+    signed_in: bool
+    baseline_factory: str  # in bench.baselines
+    database: Callable[[], Awaitable[str]]  # creates and fills it; its DSN
+
+
+ENDPOINTS = {
+    "users": Endpoint("/api/v1/users/{}", True, "create_fastapi_app", _users_database),
+    "products": Endpoint("/api/v1/products/{}", False, "create_catalogue_app", _products_database),
+}
+
+
+def build_app(name: str, endpoint: Endpoint) -> Any:
     """The contender's ASGI app, configured by the environment `main` gave the process."""
     if name == RAW_ASYNCPG:
-        from bench.baselines import create_fastapi_app
-
-        return create_fastapi_app()
+        return getattr(baselines, endpoint.baseline_factory)()
     from agora.main import create_app
 
     return create_app()
 
 
-async def drive(app: Any, requests: int) -> dict[int, int]:
+async def drive(app: Any, endpoint: Endpoint, requests: int) -> dict[int, int]:
     """Start `app`, warm it up, run `requests` requests with `CONCURRENCY` in flight
     between the two marks, stop it; the count of each status code answered."""
     startup: asyncio.Queue[dict[str, str]] = asyncio.Queue()
@@ -70,10 +100,12 @@ async def drive(app: Any, requests: int) -> dict[int, int]:
     )
     assert (await replies.get())["type"] == "lifespan.startup.complete"
 
-    token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400).issue(1)
-    headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token.access_token}".encode())]
+    headers = [(b"host", b"bench")]
+    if endpoint.signed_in:
+        token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400).issue(1)
+        headers.append((b"authorization", f"Bearer {token.access_token}".encode()))
     rng = random.Random(42)
-    paths = [f"/api/v1/users/{rng.randint(1, USERS)}" for _ in range(1000)]
+    paths = [endpoint.path.format(rng.randint(1, ROWS)) for _ in range(1000)]
     statuses: dict[int, int] = {}
 
     async def request(number: int) -> None:
@@ -121,7 +153,9 @@ async def drive(app: Any, requests: int) -> dict[int, int]:
     return statuses
 
 
-def count_instructions(name: str, environment: dict[str, str], requests: int) -> float:
+def count_instructions(
+    name: str, endpoint: str, environment: dict[str, str], requests: int
+) -> float:
     """Instructions per request of contender `name`, counted by callgrind."""
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(scratch) / "callgrind.out"
@@ -137,6 +171,8 @@ def count_instructions(name: str, environment: dict[str, str], requests: int) ->
                 "bench.instructions",
                 "--drive",
                 name,
+                "--endpoint",
+                endpoint,
                 "--requests",
                 str(requests),
             ],
@@ -153,40 +189,45 @@ def count_instructions(name: str, environment: dict[str, str], requests: int) ->
 
 def main() -> None:
     parser = argument_parser(__doc__)
+    parser.add_argument("--endpoint", choices=sorted(ENDPOINTS), default="users")
     parser.add_argument("--requests", type=int, default=640, help="requests counted")
     parser.add_argument("--only", action="append", help="run only these contenders (by name)")
     parser.add_argument("--drive", help=argparse.SUPPRESS)  # the run under valgrind
     args = parser.parse_args()
+    endpoint = ENDPOINTS[args.endpoint]
     if args.drive:
-        statuses = uvloop.run(drive(build_app(args.drive), args.requests))
+        statuses = uvloop.run(drive(build_app(args.drive, endpoint), endpoint, args.requests))
         if statuses != {200: args.requests}:
             raise SystemExit(f"{args.drive} answered {statuses}")
         return
 
-    dsn = asyncio.run(create_migrated_database(DATABASE))
-    asyncio.run(seed(dsn, USERS))
+    dsn = asyncio.run(endpoint.database())
     agora = agora_contender(dsn, SECRET)
     contenders = [
-        baseline_contender(RAW_ASYNCPG, "create_fastapi_app", dsn, SECRET),
+        baseline_contender(RAW_ASYNCPG, endpoint.baseline_factory, dsn, SECRET),
         agora,
-        agora.variant("agora, every token verified", AGORA_JWT_VERIFIED_TOKENS_KEPT="0"),
     ]
+    if endpoint.signed_in:
+        contenders.append(
+            agora.variant("agora, every token verified", AGORA_JWT_VERIFIED_TOKENS_KEPT="0")
+        )
     chosen = [c for c in contenders if not args.only or c.name in args.only]
 
     def count(contender: Contender) -> float:
         app = RAW_ASYNCPG if contender.name == RAW_ASYNCPG else "agora"
-        return count_instructions(app, contender.environment, args.requests)
+        return count_instructions(app, args.endpoint, contender.environment, args.requests)
 
     # The counts do not depend on what else runs, so the contenders run side by side.
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
         counts = dict(zip((c.name for c in chosen), pool.map(count, chosen), strict=True))
     baseline = counts.get(RAW_ASYNCPG)
-    print(f"\nGET /api/v1/users/{{id}}, {args.requests} requests, {CONCURRENCY} in flight")
+    title = "GET " + endpoint.path.format("{id}")
+    print(f"\n{title}, {args.requests} requests, {CONCURRENCY} in flight")
     print(f"| contender | instructions per request | vs {RAW_ASYNCPG} |")
     print("|---|---:|---:|")
-    for name, count in counts.items():
-        ratio = f"{count / baseline:.0%}" if baseline else "-"
-        print(f"| {name} | {count:,.0f} | {ratio} |")
+    for name, instructions in counts.items():
+        ratio = f"{instructions / baseline:.0%}" if baseline else "-"
+        print(f"| {name} | {instructions:,.0f} | {ratio} |")
 
 
 if __name__ == "__main__":
