@@ -332,6 +332,14 @@ async def live_client(
         yield client
 
 
+@pytest.fixture
+def live_accounts(
+    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+) -> Accounts:
+    """`accounts` for tests on the committing app (`live_client`, `live_database`)."""
+    return Accounts(live_client, live_database, settings)
+
+
 async def kill_other_connections(engine: AsyncEngine) -> int:
     """Terminate every other server connection to this database, as a restart would."""
     async with engine.connect() as connection:

@@ -40,7 +40,7 @@ async def agora(*args: str, input: str | None = None) -> Result:
 
 @pytest.mark.usefixtures("cli_environment")
 async def test_create_superuser_with_options(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient
 ) -> None:
     result = await agora(
         "users",
@@ -54,7 +54,7 @@ async def test_create_superuser_with_options(
     )
     assert result.exit_code == 0, result.output
     assert "created superuser root" in result.output
-    headers = await Accounts(live_client, live_database, settings).login("root@example.com")
+    headers = await live_accounts.login("root@example.com")
     me = (await live_client.get("/api/v1/users/me", headers=headers)).json()
     assert (me["username"], me["is_superuser"]) == ("root", True)
 
@@ -109,10 +109,9 @@ async def test_serve_refuses_production_with_the_default_secret(
 
 @pytest.mark.usefixtures("cli_environment")
 async def test_old_idempotency_keys_can_be_purged(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient
 ) -> None:
-    accounts = Accounts(live_client, live_database, settings)
-    ada, bob = await accounts.user("ada"), await accounts.user("bob")
+    ada, bob = await live_accounts.user("ada"), await live_accounts.user("bob")
     headers = {**ada.headers, "Idempotency-Key": "old"}
     body = {"to_user_id": bob.id, "amount_cents": 5}
     first = await live_client.post("/api/v1/wallet/transfers", json=body, headers=headers)

@@ -121,9 +121,9 @@ async def test_missing_references_are_refused(live_database: Database, tmp_path:
 
 
 async def test_every_refused_line_is_named_and_nothing_is_kept(
-    live_client: httpx.AsyncClient, live_database: Database, settings: object, tmp_path: Path
+    live_accounts: Accounts, live_database: Database, tmp_path: Path
 ) -> None:
-    taken = await Accounts(live_client, live_database, settings).user("ada")  # type: ignore[arg-type]
+    taken = await live_accounts.user("ada")
     user = {"hashed_password": "x", "is_active": True, "is_superuser": False}
     rows = [{**user, "email": f"u{i}@example.com", "username": f"u{i}"} for i in range(6)]
     rows[1] = {**user, "email": "ada@example.com", "username": "new"}  # already registered
@@ -146,11 +146,11 @@ async def test_files_that_are_not_utf8_are_refused(tmp_path: Path) -> None:
 
 
 async def test_explicit_ids_are_kept_and_new_rows_follow_them(
-    live_client: httpx.AsyncClient, live_database: Database, settings: object, tmp_path: Path
+    live_accounts: Accounts, live_client: httpx.AsyncClient, live_database: Database, tmp_path: Path
 ) -> None:
     rows = [{"id": 1000 + i, "name": f"legacy {i}", "price_cents": 1, "stock": 1} for i in range(3)]
     await load(live_database, "products", write_ndjson(tmp_path / "p.ndjson", rows))
-    admin = await Accounts(live_client, live_database, settings).admin()  # type: ignore[arg-type]
+    admin = await live_accounts.admin()
     created = await live_client.post(
         "/api/v1/products",
         json={"name": "new", "price_cents": 1, "stock": 1},
@@ -171,9 +171,9 @@ async def test_ids_are_given_for_every_row_or_none(tmp_path: Path) -> None:
 
 
 async def test_imported_messages_are_counted_in_their_conversation(
-    live_client: httpx.AsyncClient, live_database: Database, settings: object, tmp_path: Path
+    live_accounts: Accounts, live_client: httpx.AsyncClient, live_database: Database, tmp_path: Path
 ) -> None:
-    ada = await Accounts(live_client, live_database, settings).user("ada")  # type: ignore[arg-type]
+    ada = await live_accounts.user("ada")
     conversation = (
         await live_client.post("/api/v1/conversations", json={"title": "t"}, headers=ada.headers)
     ).json()

@@ -99,14 +99,11 @@ async def test_an_exhausted_pool_is_a_503_with_retry_after(
 
 @pytest.mark.dialects("postgresql", "mariadb")
 async def test_requests_survive_a_database_restart(
-    live_client: httpx.AsyncClient,
-    live_database: Database,
-    settings: Settings,
-    engine: AsyncEngine,
+    live_accounts: Accounts, live_client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
     """Pooled connections die with the server; the next requests still succeed, without
     paying for a pre-ping on every checkout."""
-    ada = await Accounts(live_client, live_database, settings).user("ada")
+    ada = await live_accounts.user("ada")
 
     async def me() -> int:
         return (await live_client.get("/api/v1/users/me", headers=ada.headers)).status_code

@@ -93,9 +93,9 @@ async def hold_every_connection_at_once(database: Database, capacity: int) -> No
 
 
 async def test_a_client_that_hangs_up_gives_the_connection_back(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    ada = await Accounts(live_client, live_database, settings).user("ada")
+    ada = await live_accounts.user("ada")
     chat = Chat(live_client)
     conversation = await chat.start(ada)
     for _ in range(4):

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.chat.models import Message
 from agora.config import Settings
-from agora.db.session import Database
 from tests.chat.conftest import Chat
 from tests.conftest import Accounts, CountStatements
 
@@ -175,9 +174,9 @@ async def test_invalid_cursors_are_422(
 
 
 async def test_paging_while_messages_are_appended_sees_each_exactly_once(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient
 ) -> None:
-    ada = await Accounts(live_client, live_database, settings).user("ada")
+    ada = await live_accounts.user("ada")
     conversation = await Chat(live_client).start(ada)
     path = f"/api/v1/conversations/{conversation['id']}/messages"
     written: list[int] = []

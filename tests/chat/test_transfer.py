@@ -5,8 +5,6 @@ import asyncio
 import httpx
 import pytest
 
-from agora.config import Settings
-from agora.db.session import Database
 from tests.chat.conftest import Chat
 from tests.conftest import Accounts
 
@@ -71,13 +69,12 @@ async def test_malformed_transfers_are_422(
 
 
 async def test_of_two_concurrent_transfers_exactly_one_wins(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient
 ) -> None:
-    accounts = Accounts(live_client, live_database, settings)
     ada, bob, cyd = (
-        await accounts.user("ada"),
-        await accounts.user("bob"),
-        await accounts.user("cyd"),
+        await live_accounts.user("ada"),
+        await live_accounts.user("bob"),
+        await live_accounts.user("cyd"),
     )
     conversation = await Chat(live_client).start(ada)
     path = f"/api/v1/conversations/{conversation['id']}/transfer"

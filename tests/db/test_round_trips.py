@@ -60,10 +60,9 @@ async def wire(settings: Settings, live_database: Database) -> AsyncIterator[Wir
 
 
 async def test_a_read_request_sends_only_its_selects(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings, wire: WireLog
+    live_accounts: Accounts, live_client: httpx.AsyncClient, wire: WireLog
 ) -> None:
-    accounts = Accounts(live_client, live_database, settings)
-    ada, bob = await accounts.user("ada"), await accounts.user("bob")
+    ada, bob = await live_accounts.user("ada"), await live_accounts.user("bob")
     await wire.clear()
     response = await live_client.get(f"/api/v1/users/{bob.id}", headers=ada.headers)
     assert response.status_code == 200
@@ -72,9 +71,9 @@ async def test_a_read_request_sends_only_its_selects(
 
 
 async def test_a_write_request_is_one_transaction(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings, wire: WireLog
+    live_accounts: Accounts, live_client: httpx.AsyncClient, wire: WireLog
 ) -> None:
-    ada = await Accounts(live_client, live_database, settings).user("ada")
+    ada = await live_accounts.user("ada")
     await wire.clear()
     response = await live_client.patch(
         f"/api/v1/users/{ada.id}", json={"full_name": "Ada"}, headers=ada.headers

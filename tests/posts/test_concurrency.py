@@ -4,17 +4,13 @@ import asyncio
 
 import httpx
 
-from agora.config import Settings
-from agora.db.session import Database
 from tests.conftest import Accounts
 
 
 async def test_posts_created_at_once_with_the_same_new_tags_all_succeed(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient
 ) -> None:
-    authors = [
-        await Accounts(live_client, live_database, settings).user(f"writer{i}") for i in range(4)
-    ]
+    authors = [await live_accounts.user(f"writer{i}") for i in range(4)]
 
     async def write(index: int) -> httpx.Response:
         # Overlapping sets, in different orders, all new.

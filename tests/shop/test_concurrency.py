@@ -4,18 +4,16 @@ import asyncio
 
 import httpx
 
-from agora.config import Settings
 from agora.db.session import Database
 from tests.conftest import Accounts
 from tests.money import Store, assert_money_invariants
 
 
 async def test_fifty_buyers_for_ten_items(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient, live_database: Database
 ) -> None:
-    accounts = Accounts(live_client, live_database, settings)
-    store = Store(live_client, await accounts.admin("shopkeeper"))
-    buyers = [await accounts.user(f"buyer{index}") for index in range(50)]
+    store = Store(live_client, await live_accounts.admin("shopkeeper"))
+    buyers = [await live_accounts.user(f"buyer{index}") for index in range(50)]
     for buyer in buyers:
         await store.bank.deposit(buyer, 1_000)
     scarce = await store.product(name="Scarce", price_cents=700, stock=10)
@@ -33,11 +31,10 @@ async def test_fifty_buyers_for_ten_items(
 
 
 async def test_two_concurrent_cancels_refund_once(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient, live_database: Database
 ) -> None:
-    accounts = Accounts(live_client, live_database, settings)
-    store = Store(live_client, await accounts.admin("shopkeeper"))
-    ada = await accounts.user("ada")
+    store = Store(live_client, await live_accounts.admin("shopkeeper"))
+    ada = await live_accounts.user("ada")
     await store.bank.deposit(ada, 1_000)
     mug = await store.product(price_cents=400, stock=5)
     order = (await store.order(ada, (mug["id"], 2))).json()
@@ -55,11 +52,10 @@ async def test_two_concurrent_cancels_refund_once(
 
 
 async def test_an_order_retried_concurrently_is_placed_once(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient
 ) -> None:
-    accounts = Accounts(live_client, live_database, settings)
-    store = Store(live_client, await accounts.admin("shopkeeper"))
-    ada = await accounts.user("ada")
+    store = Store(live_client, await live_accounts.admin("shopkeeper"))
+    ada = await live_accounts.user("ada")
     await store.bank.deposit(ada, 1_000)
     mug = await store.product(price_cents=100, stock=50)
     responses = await asyncio.gather(

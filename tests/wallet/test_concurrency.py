@@ -5,18 +5,16 @@ import random
 
 import httpx
 
-from agora.config import Settings
 from agora.db.session import Database
 from tests.conftest import Accounts
 from tests.money import Bank, assert_money_invariants
 
 
 async def test_two_hundred_random_concurrent_transfers_keep_the_books(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient, live_database: Database
 ) -> None:
-    accounts = Accounts(live_client, live_database, settings)
-    bank = Bank(live_client, await accounts.admin("treasurer"))
-    users = [await accounts.user(f"holder{index}") for index in range(10)]
+    bank = Bank(live_client, await live_accounts.admin("treasurer"))
+    users = [await live_accounts.user(f"holder{index}") for index in range(10)]
     for user in users:
         await bank.deposit(user, 5_000)
     rng = random.Random(2026)

@@ -5,7 +5,6 @@ import asyncio
 import httpx
 import pytest
 
-from agora.config import Settings
 from agora.db.session import Database
 from tests.conftest import Accounts
 from tests.money import Bank, assert_money_invariants
@@ -97,11 +96,10 @@ async def test_malformed_keys_are_422(accounts: Accounts, bank: Bank, key: str) 
 
 
 async def test_twenty_concurrent_retries_have_one_effect(
-    live_client: httpx.AsyncClient, live_database: Database, settings: Settings
+    live_accounts: Accounts, live_client: httpx.AsyncClient, live_database: Database
 ) -> None:
-    accounts = Accounts(live_client, live_database, settings)
-    bank = Bank(live_client, await accounts.admin("treasurer"))
-    ada, bob = await accounts.user("ada"), await accounts.user("bob")
+    bank = Bank(live_client, await live_accounts.admin("treasurer"))
+    ada, bob = await live_accounts.user("ada"), await live_accounts.user("bob")
     await bank.deposit(ada, 1000)
     responses = await asyncio.gather(
         *(bank.transfer(ada, bob, 100, **{"Idempotency-Key": "once"}) for _ in range(20))
