@@ -270,8 +270,8 @@ class Database:
                     raise
                 return result
             finally:
-                # Quiet when committed, or when a read ran on autocommit connections.
-                quiet = not session.in_transaction() or (read_only and source.autocommit)
+                # Quiet when committed, or when it ran on autocommit (read) connections.
+                quiet = source.autocommit or not session.in_transaction()
                 await source.release(session, quiet=quiet)
 
     async def dispose(self) -> None:
