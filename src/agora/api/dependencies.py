@@ -94,18 +94,21 @@ class _BearerCaller(SecurityBase):
         self.scheme_name = scheme.scheme_name
 
     @staticmethod
-    def token(request: Request) -> str | None:
-        """The bearer token sent, read as ``OAuth2PasswordBearer`` reads it."""
+    async def caller(request: Request) -> Principal | None:
+        """Who the bearer token sent speaks for (read as ``OAuth2PasswordBearer`` reads
+        the header), None without one; a token that is sent must be valid (401)."""
         scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-        return token if scheme.lower() == "bearer" else None
+        if scheme.lower() != "bearer":
+            return None
+        return await auth_service_of(request).authenticate(token)
 
 
 class _CurrentUser(_BearerCaller):
     async def __call__(self, request: Request) -> Principal:
-        token = self.token(request)
-        if token is None:
+        caller = await self.caller(request)
+        if caller is None:
             raise NotAuthenticated
-        return await auth_service_of(request).authenticate(token)
+        return caller
 
 
 class _OptionalUser(_BearerCaller):
@@ -113,8 +116,7 @@ class _OptionalUser(_BearerCaller):
     valid: a bad one is a 401, never silently treated as anonymous."""
 
     async def __call__(self, request: Request) -> Principal | None:
-        token = self.token(request)
-        return None if token is None else await auth_service_of(request).authenticate(token)
+        return await self.caller(request)
 
 
 CurrentUser = Annotated[Principal, Depends(_CurrentUser())]
