@@ -4,6 +4,7 @@ load generator, and the report."""
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -93,6 +94,13 @@ async def copy_users(connection: asyncpg.Connection, count: int, hashed_password
         ),
     )
     await connection.execute("SELECT setval('users_id_seq', $1)", count)
+
+
+def random_id_paths(template: str, ids: int, count: int = 1000) -> list[str]:
+    """`count` paths: `template` with "{}" replaced by an id drawn from 1..`ids`, from a
+    fixed seed, so that every contender and every run asks for the same rows."""
+    rng = random.Random(42)
+    return [template.format(rng.randint(1, ids)) for _ in range(count)]
 
 
 def _pinned(cpus: set[int]) -> Callable[[], None]:

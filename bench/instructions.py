@@ -19,7 +19,6 @@ would need many rounds. Needs valgrind (Debian package `valgrind`); ~4 minutes.
 import argparse
 import asyncio
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -31,8 +30,6 @@ from typing import Any
 
 import uvloop
 
-from agora.admin.seed import SeedPlan
-from agora.auth.tokens import TokenCodec
 from bench import baselines, product_get, users_get
 from bench.harness import (
     RAW_ASYNCPG,
@@ -41,8 +38,7 @@ from bench.harness import (
     agora_contender,
     argument_parser,
     baseline_contender,
-    create_migrated_database,
-    create_seeded_database,
+    random_id_paths,
 )
 
 CONCURRENCY = 64
@@ -55,28 +51,19 @@ SECRET = users_get.SECRET
 START_MARK, STOP_MARK = "getppid", "getpgrp"
 
 
-async def _users_database() -> str:
-    dsn = await create_migrated_database(users_get.DATABASE)
-    await users_get.seed(dsn, ROWS)
-    return dsn
-
-
-async def _products_database() -> str:
-    plan = SeedPlan(users=0, posts=0, messages=0, products=ROWS, orders=0)
-    return await create_seeded_database(product_get.DATABASE, plan)
-
-
 @dataclass(frozen=True)
 class Endpoint:
     path: str  # "{}" stands for the id asked for
     signed_in: bool
     baseline_factory: str  # in bench.baselines
-    database: Callable[[], Awaitable[str]]  # creates and fills it; its DSN
+    create_database: Callable[[int], Awaitable[str]]  # with this many rows; its DSN
 
 
 ENDPOINTS = {
-    "users": Endpoint("/api/v1/users/{}", True, "create_fastapi_app", _users_database),
-    "products": Endpoint("/api/v1/products/{}", False, "create_catalogue_app", _products_database),
+    "users": Endpoint("/api/v1/users/{}", True, "create_fastapi_app", users_get.create_database),
+    "products": Endpoint(
+        "/api/v1/products/{}", False, "create_catalogue_app", product_get.create_database
+    ),
 }
 
 
@@ -100,12 +87,9 @@ async def drive(app: Any, endpoint: Endpoint, requests: int) -> dict[int, int]:
     )
     assert (await replies.get())["type"] == "lifespan.startup.complete"
 
-    headers = [(b"host", b"bench")]
-    if endpoint.signed_in:
-        token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400).issue(1)
-        headers.append((b"authorization", f"Bearer {token.access_token}".encode()))
-    rng = random.Random(42)
-    paths = [endpoint.path.format(rng.randint(1, ROWS)) for _ in range(1000)]
+    sent = {"host": "bench", **(users_get.caller_headers() if endpoint.signed_in else {})}
+    headers = [(name.lower().encode(), value.encode()) for name, value in sent.items()]
+    paths = random_id_paths(endpoint.path, ROWS)
     statuses: dict[int, int] = {}
 
     async def request(number: int) -> None:
@@ -201,7 +185,7 @@ def main() -> None:
             raise SystemExit(f"{args.drive} answered {statuses}")
         return
 
-    dsn = asyncio.run(endpoint.database())
+    dsn = asyncio.run(endpoint.create_database(ROWS))
     agora = agora_contender(dsn, SECRET)
     contenders = [
         baseline_contender(RAW_ASYNCPG, endpoint.baseline_factory, dsn, SECRET),

@@ -8,17 +8,23 @@ Target: agora >= 50% of the raw-asyncpg throughput.
 """
 
 import asyncio
-import random
 
 from agora.admin.seed import SeedPlan
 from bench.harness import (
     compare_with_raw_asyncpg,
     create_seeded_database,
     load_argument_parser,
+    random_id_paths,
 )
 
 DATABASE = "agora_bench_products"
 SECRET = "bench-secret-" + "q" * 40
+
+
+async def create_database(products: int) -> str:
+    """The benchmark's database, migrated and seeded with `products` products; its DSN."""
+    plan = SeedPlan(users=0, posts=0, messages=0, products=products, orders=0)
+    return await create_seeded_database(DATABASE, plan)
 
 
 def main() -> None:
@@ -26,10 +32,8 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     args = parser.parse_args()
 
-    plan = SeedPlan(users=0, posts=0, messages=0, products=args.products, orders=0)
-    dsn = asyncio.run(create_seeded_database(DATABASE, plan))
-    rng = random.Random(42)
-    requests = [{"path": f"/api/v1/products/{rng.randint(1, args.products)}"} for _ in range(1000)]
+    dsn = asyncio.run(create_database(args.products))
+    requests = [{"path": path} for path in random_id_paths("/api/v1/products/{}", args.products)]
     compare_with_raw_asyncpg(
         args,
         dsn,

@@ -12,7 +12,6 @@ p50, no errors or timeouts.
 """
 
 import asyncio
-import random
 
 import asyncpg
 
@@ -27,6 +26,7 @@ from bench.harness import (
     copy_users,
     create_migrated_database,
     load_argument_parser,
+    random_id_paths,
 )
 
 DATABASE = "agora_bench_users"
@@ -44,19 +44,29 @@ async def seed(dsn: str, users: int) -> None:
         await connection.close()
 
 
+async def create_database(users: int) -> str:
+    """The benchmark's database, migrated and seeded with `users` accounts; its DSN."""
+    dsn = await create_migrated_database(DATABASE)
+    await seed(dsn, users)
+    return dsn
+
+
+def caller_headers() -> dict[str, str]:
+    """The headers of every request: a bearer token of user 1, valid for a day."""
+    token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400).issue(1)
+    return {"Authorization": f"Bearer {token.access_token}"}
+
+
 def main() -> None:
     parser = load_argument_parser(__doc__)
     parser.add_argument("--users", type=int, default=10_000)
     args = parser.parse_args()
 
-    dsn = asyncio.run(create_migrated_database(DATABASE))
-    asyncio.run(seed(dsn, args.users))
-    token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400).issue(1)
-    headers = {"Authorization": f"Bearer {token.access_token}"}
-    rng = random.Random(42)
+    dsn = asyncio.run(create_database(args.users))
+    headers = caller_headers()
     requests = [
-        {"path": f"/api/v1/users/{rng.randint(1, args.users)}", "headers": headers}
-        for _ in range(1000)
+        {"path": path, "headers": headers}
+        for path in random_id_paths("/api/v1/users/{}", args.users)
     ]
     agora = agora_contender(dsn, SECRET)
     compare(
