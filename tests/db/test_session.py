@@ -94,15 +94,17 @@ async def test_a_cancelled_unit_of_work_gives_its_connection_back(
         started.set()
         await asyncio.Event().wait()  # until cancelled
 
-    async with Database.from_settings(one_connection) as database:
-        unit = asyncio.create_task(database.run_in_transaction(abandoned, read_only=read_only))
-        await started.wait()
-        unit.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await unit
-        for _ in range(3):  # each would wait out the pool timeout if the connection leaked
-            assert await count_users(database) == 0
-    await empty_all_tables(engine)
+    try:
+        async with Database.from_settings(one_connection) as database:
+            unit = asyncio.create_task(database.run_in_transaction(abandoned, read_only=read_only))
+            await started.wait()
+            unit.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await unit
+            for _ in range(3):  # each would wait out the pool timeout if the connection leaked
+                assert await count_users(database) == 0
+    finally:
+        await empty_all_tables(engine)  # had the abandoned write been kept after all
 
 
 async def test_read_only_sessions_refuse_to_write(live_database: Database) -> None:
