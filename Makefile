@@ -30,6 +30,7 @@ test: lint typecheck pytest
 lint: install
 	$(UV) run --no-sync ruff check src tests bench
 	$(UV) run --no-sync ruff format --check src tests bench
+	$(UV) run --no-sync lint-imports
 
 typecheck: install
 	$(UV) run --no-sync mypy --strict src

@@ -15,8 +15,8 @@ import asyncio
 
 import asyncpg
 
-from agora.auth.passwords import PasswordHasher
 from agora.auth.tokens import TokenCodec
+from agora.users.passwords import PasswordHasher
 from bench.harness import (
     RAW_ASYNCPG,
     Comparison,

@@ -33,13 +33,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 import agora.models  # noqa: F401  (every table on Base.metadata)
-from agora.auth.passwords import PasswordHasher
 from agora.config import Settings
 from agora.db import migrations
 from agora.db.base import Base
 from agora.db.engine import create_engine, run_on_connection
 from agora.db.session import Database
 from agora.main import create_app
+from agora.users.passwords import PasswordHasher
 from agora.users.schemas import UserCreate
 from agora.users.service import UserService
 
@@ -263,7 +263,7 @@ class Accounts:
             email=f"{username}@example.com", username=username, password=SecretStr(PASSWORD)
         )
         user = await self.database.run_in_transaction(
-            lambda session: UserService(session, self.hasher).register(data, is_superuser=True)
+            lambda session: UserService(session).register(data, self.hasher, is_superuser=True)
         )
         return Account(user.id, user.username, user.email, PASSWORD, await self.login(username))
 

@@ -19,15 +19,15 @@ from agora.admin.catalog import EXPORTABLE, IMPORTABLE, export_columns
 from agora.admin.seed import Seeder, SeedPlan
 from agora.admin.service import check_file, export_rows, import_file
 from agora.api.streaming import stream_export
-from agora.auth.passwords import PasswordHasher
 from agora.config import InsecureSettingsError, get_settings
 from agora.db import migrations
 from agora.db.bulk import BulkLoadError, FileFormat
 from agora.db.engine import run_on_connection
+from agora.db.idempotency import IdempotencyRepository
 from agora.db.session import Database
 from agora.db.types import utc_now
-from agora.errors import DomainError
-from agora.idempotency.repository import IdempotencyRepository
+from agora.kernel.errors import DomainError
+from agora.users.passwords import PasswordHasher
 from agora.users.schemas import UserCreate
 from agora.users.service import UserService
 
@@ -236,7 +236,7 @@ async def _create_superuser(data: UserCreate) -> int:
     hasher = PasswordHasher.from_settings(settings)
     async with Database.from_settings(settings) as database:
         user = await database.run_in_transaction(
-            lambda session: UserService(session, hasher).register(data, is_superuser=True)
+            lambda session: UserService(session).register(data, hasher, is_superuser=True)
         )
     return user.id
 

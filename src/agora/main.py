@@ -4,15 +4,16 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from agora import __version__
 from agora.admin import router as admin
 from agora.api import health
 from agora.api.errors import install_error_handlers
 from agora.api.limits import BodySizeLimit
+from agora.api.routing import API_PREFIX
 from agora.auth import router as auth
-from agora.auth.passwords import PasswordHasher
+from agora.auth.service import TokenAuthenticator
 from agora.auth.tokens import TokenCodec
 from agora.chat import router as chat
 from agora.config import Settings, get_settings
@@ -21,11 +22,12 @@ from agora.db.session import Database
 from agora.posts import router as posts
 from agora.shop import router as shop
 from agora.users import router as users
+from agora.users.passwords import PasswordHasher
 from agora.wallet import router as wallet
 
-# Their routes become the app's own, in this order (see `agora.api.routing.api_router`).
-ROUTERS: tuple[APIRouter, ...] = (
-    health.router,
+# Included under API_PREFIX, in this order: the first route that matches a path wins
+# (/users/me/dashboard before /users/{user_id}).
+FEATURE_ROUTERS = (
     auth.router,
     dashboard.router,
     users.router,
@@ -79,10 +81,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.password_hasher = PasswordHasher.from_settings(settings)
     app.state.token_codec = TokenCodec.from_settings(settings)
+    app.state.authenticator = TokenAuthenticator(app.state.token_codec)
     if database is not None:
         app.state.database = database
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    for router in ROUTERS:
-        app.router.routes.extend(router.routes)
+    app.include_router(health.router)
+    for router in FEATURE_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
     return app

@@ -4,7 +4,7 @@ Alembic's env.py and anything that looks at the whole schema import this module 
 """
 
 from agora.chat.models import Conversation, Message
-from agora.idempotency.models import IdempotencyRecord
+from agora.db.idempotency import IdempotencyRecord
 from agora.posts.models import Comment, Post, Tag, post_tags
 from agora.shop.models import Order, OrderItem, Product
 from agora.users.models import User

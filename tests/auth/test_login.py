@@ -7,10 +7,10 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from agora.auth.passwords import PasswordHasher
 from agora.config import Settings
 from agora.db.session import Database
 from agora.users.models import User
+from agora.users.passwords import PasswordHasher
 from tests.conftest import PASSWORD, Accounts
 
 TOKEN = "/api/v1/auth/token"

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.errors import NotFound
+from agora.kernel.errors import NotFound
 from agora.users.models import User
 from agora.users.repository import UserRepository
 

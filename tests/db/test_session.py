@@ -9,8 +9,9 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from agora.config import Settings
-from agora.db.session import CommitOutcomeUnknown, Database, ReadOnlySessionError
-from agora.errors import Conflict
+from agora.db.errors import CommitOutcomeUnknown, ReadOnlySessionError
+from agora.db.session import Database
+from agora.kernel.errors import Conflict
 from agora.users.models import User
 from tests.conftest import empty_all_tables, kill_other_connections
 

@@ -2,13 +2,13 @@
 
 from functools import partial
 
-from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from agora.admin.catalog import HttpExport, export_columns
 from agora.admin.service import export_rows
-from agora.api.dependencies import AdminUser, database_of
+from agora.api.dependencies import DatabaseDep
 from agora.api.routing import api_router
+from agora.api.security import AdminUser
 from agora.api.streaming import MEDIA_TYPES, export_response
 from agora.db.bulk import FileFormat
 
@@ -23,13 +23,13 @@ router = api_router("/admin", tags=["admin"])
 async def export_table(
     name: HttpExport,
     _admin: AdminUser,
-    request: Request,
+    database: DatabaseDep,
     format: FileFormat = "ndjson",
 ) -> StreamingResponse:
     """Every row, oldest first, as NDJSON or CSV, streamed from the database. Users never
     include their password hash."""
     return export_response(
-        database_of(request),
+        database,
         partial(export_rows, name=name),
         file_format=format,
         columns=export_columns(name),

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from agora.auth.passwords import PasswordHasher
-from agora.auth.principal import Principal
 from agora.db.base import Base
 from agora.db.bulk import CHUNK_ROWS, analyze, bulk_insert, chunked, realign_key_sequence
-from agora.errors import Conflict
-from agora.posts.repository import TagRepository
+from agora.kernel.errors import Conflict
+from agora.kernel.principal import Principal
+from agora.posts.service import PostService
 from agora.shop.schemas import OrderCreate, OrderLine
 from agora.shop.service import ShopService
+from agora.users.passwords import PasswordHasher
 from agora.wallet.schemas import DepositRequest
 from agora.wallet.service import WalletService
 
@@ -227,7 +227,7 @@ class Seeder:
 
         async def tag_ids(session: AsyncSession) -> list[int]:
             # In name order: the same seed draws the same tags whatever order they come in.
-            tags = await TagRepository(session).named(_TAGS)
+            tags = await PostService(session).named_tags(_TAGS)
             return [tag.id for tag in sorted(tags, key=lambda tag: tag.name)]
 
         tags = await self.database.run_in_transaction(tag_ids)

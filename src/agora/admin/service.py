@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agora.admin.catalog import export_statement
-from agora.chat.repository import ConversationRepository
+from agora.chat.service import ChatService
 from agora.db.bulk import (
     BulkLoadError,
     RowCoercer,
@@ -72,7 +72,7 @@ async def import_file(
             await realign_key_sequence(connection, table)
         await analyze(connection, table)
         if table is Message.__table__:
-            await ConversationRepository(session).recount_messages()
+            await ChatService(session).recount_messages()
         return written
 
     return await database.run_in_transaction(load)

@@ -16,9 +16,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
-from agora.db.errors import is_invalid_value, is_retryable
-from agora.db.session import DatabaseBusy
-from agora.errors import DomainError, ServiceUnavailable
+from agora.db.errors import DatabaseBusy, is_invalid_value, is_retryable
+from agora.kernel.errors import DomainError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 

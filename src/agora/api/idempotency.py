@@ -3,17 +3,8 @@
 A request with a key runs at most once per user and key: a retry with the same key and
 the same request gets the first response again (with ``Idempotent-Replayed: true``); a
 retry while the first is still running gets 409 ``idempotency_in_progress``; the same key
-with a different request is 422 ``idempotency_key_reused``.
-
-How: the key is first claimed in a short transaction of its own, committed at once so
-that concurrent retries see it. The operation then runs, and its response is stored in
-the operation's own transaction: both are kept, or neither. A refusal by the business
-rules (409 ``insufficient_funds``, ...) is stored too: the same request gets the same
-answer. Anything else (a crash, a 503) releases the claim, so a retry runs the operation;
-and since a completed record is never released, a retry after a connection lost during
-COMMIT replays the response if the COMMIT happened, and runs again if it did not. A
-claim whose request died without finishing is taken over after STALE_CLAIM_SECONDS.
-Keys are kept until purged (``agora idempotency purge``).
+with a different request is 422 ``idempotency_key_reused``. How the unit of work keeps
+that promise, and where its transactions begin and end: `agora.db.idempotency`.
 """
 
 import contextlib
@@ -21,37 +12,23 @@ import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 
-from agora.api.dependencies import session_of
+from agora.api.dependencies import SessionDep
 from agora.api.errors import domain_error_response
 from agora.api.schemas import json_response
-from agora.auth.principal import Principal
-from agora.db.types import utc_now
-from agora.errors import Conflict, DomainError, InvalidInput
-from agora.idempotency.models import KEY_MAX_LENGTH
-from agora.idempotency.repository import IdempotencyRepository
+from agora.db.idempotency import KEY_MAX_LENGTH, IdempotencyKey, Outcome, run_once
+from agora.kernel.errors import DomainError
+from agora.kernel.principal import Principal
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-STALE_CLAIM_SECONDS = 60
 # The claim token of a request lives in its ASGI scope: the same across the re-runs of
 # its unit of work after a deadlock, so a re-run keeps its own claim.
 _TOKEN_SCOPE_KEY = "agora.idempotency_token"  # noqa: S105  (a dictionary key)
-
-
-class IdempotencyInProgress(Conflict):
-    default_code = "idempotency_in_progress"
-    default_detail = "A request with this Idempotency-Key is still running; retry shortly."
-
-
-class IdempotencyKeyReused(InvalidInput):
-    default_code = "idempotency_key_reused"
-    default_detail = "This Idempotency-Key was used for a different request."
 
 
 async def _fingerprint(request: Request) -> str:
@@ -64,52 +41,37 @@ async def _fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
+def _outcome(response: Response) -> Outcome:
+    return Outcome(response.status_code, bytes(response.body).decode())
+
+
+def _refused(refusal: DomainError) -> Outcome:
+    return _outcome(domain_error_response(refusal))
+
+
 class Idempotency:
-    def __init__(self, request: Request, key: str | None) -> None:
+    def __init__(self, request: Request, session: SessionDep, key: str | None) -> None:
         self.request = request
+        self.session = session
         self.key = key
 
     async def run(self, user: Principal, operation: Callable[[], Awaitable[Response]]) -> Response:
         """`operation`'s response, or the one a previous request with the key got."""
         if self.key is None:
             return await operation()
-        session = session_of(self.request)
-        records = IdempotencyRepository(session)
-        token = self.request.scope.setdefault(_TOKEN_SCOPE_KEY, uuid.uuid4().hex)
-        fingerprint = await _fingerprint(self.request)
-        stale_before = utc_now() - timedelta(seconds=STALE_CLAIM_SECONDS)
-        record = await records.claim(
-            user.id, self.key, fingerprint, token, stale_before=stale_before
+        key = IdempotencyKey(
+            user_id=user.id,
+            key=self.key,
+            fingerprint=await _fingerprint(self.request),
+            token=self.request.scope.setdefault(_TOKEN_SCOPE_KEY, uuid.uuid4().hex),
         )
-        if record.fingerprint != fingerprint:
-            raise IdempotencyKeyReused
-        if record.completed_at is not None:
-            assert record.response_status is not None
-            assert record.response_body is not None
-            return Response(
-                record.response_body,
-                record.response_status,
-                headers={REPLAYED_HEADER: "true"},
-                media_type="application/json",
-            )
-        if record.claim_token != token:
-            raise IdempotencyInProgress
-        await session.commit()  # from here on, concurrent retries see the claim
-        try:
-            response = await operation()
-        except DomainError as refusal:
-            await session.rollback()  # nothing of the operation is kept...
-            response = domain_error_response(refusal)  # ...but its answer is
-        except BaseException:
-            await session.rollback()
-            await records.release(user.id, self.key, token)
-            await session.commit()
-            raise
-        if not await records.complete(
-            user.id, self.key, token, response.status_code, bytes(response.body).decode()
-        ):
-            raise IdempotencyInProgress  # our claim went stale and was taken over
-        return response
+
+        async def respond() -> Outcome:
+            return _outcome(await operation())
+
+        outcome = await run_once(self.session, key, respond, _refused)
+        headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
+        return Response(outcome.body, outcome.status, headers, media_type="application/json")
 
     async def answer(
         self,
@@ -128,6 +90,7 @@ class Idempotency:
 
 async def get_idempotency(
     request: Request,
+    session: SessionDep,
     key: Annotated[
         str | None,
         Header(
@@ -139,7 +102,7 @@ async def get_idempotency(
         ),
     ] = None,
 ) -> Idempotency:
-    return Idempotency(request, key)
+    return Idempotency(request, session, key)
 
 
 IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Path, Query
 
 from agora.db.types import MAX_ID
-from agora.errors import InvalidInput
+from agora.kernel.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from agora.db.repository import PageResult
+    from agora.kernel.pages import PageResult
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100

@@ -4,14 +4,16 @@ Every route of the API runs through `TransactionalRoute`: the endpoint, its depe
 and the serialization of its response happen inside one unit of work, which is
 **committed before the response is sent** and rolled back on any error. (A commit in the
 exit code of a yield-dependency would run after the client already got its 201: a client
-reading right after could miss the write, and a failed commit would go unreported.)
+reading right after could miss the write, and a failed commit would go unreported.) The
+endpoint and its dependencies reach the unit's session as an ordinary dependency,
+`agora.api.dependencies.SessionDep`.
 
 Safe methods (GET, HEAD, OPTIONS) get a read-only session, which skips BEGIN/COMMIT
 where the database allows it and may be served by a read replica.
 
 A unit of work the database rolls back on its own (deadlock, serialization failure, a
-dead pooled connection) is run again from the start, request body included; see
-`agora.db.session.Database.run_in_transaction`.
+dead pooled connection) is run again from the start, dependencies and request body
+included; see `agora.db.session.Database.run_in_transaction`.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where the request's session lives: in the ASGI scope of this one request. (Not in
 # ``request.state``: that wraps ``scope["state"]``, which servers seed from the lifespan
 # state and which is shared between requests unless the server copies it.)
-SESSION_SCOPE_KEY = "agora.session"
+_SESSION_SCOPE_KEY = "agora.session"
 
 
 class TransactionalRoute(APIRoute):
@@ -46,7 +48,7 @@ class TransactionalRoute(APIRoute):
             database: Database = request.app.state.database
 
             async def attempt(session: AsyncSession) -> Response:
-                request.scope[SESSION_SCOPE_KEY] = session
+                request.scope[_SESSION_SCOPE_KEY] = session
                 return await handle(request)
 
             read_only = request.method in READ_ONLY_METHODS
@@ -55,15 +57,13 @@ class TransactionalRoute(APIRoute):
         return handle_in_transaction
 
 
-def api_router(prefix: str = "", *, tags: list[str | Enum]) -> APIRouter:
-    """A feature's router: its paths under `API_PREFIX` + `prefix`, every route a
-    `TransactionalRoute`.
+def request_session(request: Request) -> AsyncSession:
+    """The session `TransactionalRoute` opened for this request."""
+    session: AsyncSession = request.scope[_SESSION_SCOPE_KEY]
+    return session
 
-    The full path is set here so that the app can take the routes as its own (see
-    `agora.main`) instead of including the router: FastAPI 0.165 puts an included
-    router behind a route of its own that matches the request path once to choose the
-    router and again to choose the route (measured: ~9% of a small request's CPU).
-    One consequence: ``app.dependency_overrides`` does not reach these routes; tests
-    give the app its `Database` instead (``create_app(settings, database=...)``).
-    """
-    return APIRouter(prefix=API_PREFIX + prefix, tags=tags, route_class=TransactionalRoute)
+
+def api_router(prefix: str = "", *, tags: list[str | Enum]) -> APIRouter:
+    """A feature's router: every route a `TransactionalRoute`. The app includes it under
+    `API_PREFIX` (``app.include_router(router, prefix=API_PREFIX)``)."""
+    return APIRouter(prefix=prefix, tags=tags, route_class=TransactionalRoute)

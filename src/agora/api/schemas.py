@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 from starlette.responses import Response
 
 from agora.db.types import MAX_ID
@@ -26,6 +34,12 @@ def not_found(description: str) -> Responses:
 
 # An id in a request body: out-of-range numbers are a 422 here, not a driver error later.
 EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# Money is integer cents. Ten billion units of the currency: more in one operation is a
+# typo, not a payment. Strict: 9.99, 10.0 and "10" are refused, not rounded or parsed.
+MAX_AMOUNT_CENTS = 10**12
+Cents = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_CENTS)]
+PositiveCents = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT_CENTS)]
 
 
 def _contains_nul(value: Any) -> bool:

@@ -1,17 +1,32 @@
 """POST /auth/token: the OAuth2 password flow."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Form
+from fastapi import Depends, Form, Request
 
-from agora.api.dependencies import AuthServiceDep
+from agora.api.dependencies import SessionDep
 from agora.api.routing import api_router
 from agora.auth.schemas import TokenResponse
+from agora.auth.service import AuthService
 from agora.users.schemas import PASSWORD_MAX_LENGTH
+from agora.users.service import UserService
+
+if TYPE_CHECKING:
+    from agora.auth.tokens import TokenCodec
+    from agora.users.passwords import PasswordHasher
 
 router = api_router("/auth", tags=["auth"])
 
 NO_NUL = r"^[^\x00]*$"
+
+
+async def get_auth_service(request: Request, session: SessionDep) -> AuthService:
+    passwords: PasswordHasher = request.app.state.password_hasher
+    tokens: TokenCodec = request.app.state.token_codec
+    return AuthService(UserService(session), passwords, tokens)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
 @router.post(

@@ -1,48 +1,45 @@
-"""Login and token authentication."""
+"""Login and token authentication; accounts and passwords are the users feature's."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agora.auth.tokens import InvalidToken
-from agora.errors import InvalidCredentials
-from agora.users.repository import UserRepository
+from agora.auth.errors import InvalidToken
+from agora.users.service import UserService
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.auth.passwords import PasswordHasher
-    from agora.auth.principal import Principal
     from agora.auth.tokens import IssuedToken, TokenCodec
+    from agora.kernel.principal import Principal
+    from agora.users.passwords import PasswordHasher
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, passwords: PasswordHasher, tokens: TokenCodec):
-        self.users = UserRepository(session)
+    def __init__(self, users: UserService, passwords: PasswordHasher, tokens: TokenCodec) -> None:
+        self.users = users
         self.passwords = passwords
         self.tokens = tokens
 
     async def login(self, login: str, password: str) -> IssuedToken:
-        """A token for the account named by username or email, if the password matches.
+        """A token for the account named by username or email, if the password matches
+        (`invalid_credentials` otherwise, whatever was wrong)."""
+        principal = await self.users.check_credentials(login, password, self.passwords)
+        return self.tokens.issue(principal.id)
 
-        Unknown, deleted and deactivated accounts fail exactly like a wrong password, and
-        take as long, so a response never tells which accounts exist.
-        """
-        user = await self.users.get_by_login(login)
-        if user is None:
-            await self.passwords.verify_decoy(password)
-            raise InvalidCredentials
-        matches, updated_hash = await self.passwords.verify(password, user.hashed_password)
-        if not matches or user.is_deleted or not user.is_active:
-            raise InvalidCredentials
-        if updated_hash is not None:
-            # The hashing parameters were raised since this hash was made.
-            await self.users.update(user, {"hashed_password": updated_hash})
-        return self.tokens.issue(user.id)
 
-    async def authenticate(self, token: str) -> Principal:
-        """Who a bearer token speaks for (an active, not deleted user), or `InvalidToken`."""
-        principal = await self.users.get_principal(self.tokens.user_id(token))
+class TokenAuthenticator:
+    """The app's `agora.api.security.Authenticator`: bearer tokens issued by `login`."""
+
+    def __init__(self, tokens: TokenCodec) -> None:
+        self.tokens = tokens
+
+    async def authenticate(self, session: AsyncSession, token: str) -> Principal:
+        """Who a bearer token speaks for (an active, not deleted user), or `InvalidToken`.
+        The account's state is read on every request: a deactivated user's tokens stop
+        working at once."""
+        user_id = self.tokens.user_id(token)
+        principal = await UserService(session).get_principal_or_none(user_id)
         if principal is None:
             raise InvalidToken
         return principal

@@ -21,18 +21,13 @@ from typing import TYPE_CHECKING
 
 import jwt
 
+from agora.auth.errors import InvalidToken
 from agora.db.types import MAX_ID
-from agora.errors import NotAuthenticated
 
 if TYPE_CHECKING:
     from agora.config import Settings
 
 REQUIRED_CLAIMS = ["exp", "iat", "sub"]
-
-
-class InvalidToken(NotAuthenticated):
-    default_code = "invalid_token"
-    default_detail = "The access token is invalid or has expired."
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from agora.chat.models import Conversation, Message
-from agora.db.repository import AnyRow, PageResult, Repository, paginate
+from agora.db.repository import AnyRow, Repository, paginate
 from agora.db.types import utc_now
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
     from agora.chat.schemas import MessageCreate
+    from agora.kernel.pages import PageResult
 
 
 # The fields of an exported message: those of a message in the API.

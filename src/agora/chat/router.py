@@ -4,14 +4,15 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated
 
-from fastapi import Depends, Request, Response, status
+from fastapi import Depends, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.api.dependencies import CurrentUser, database_of, session_service
+from agora.api.dependencies import DatabaseDep, SessionDep
 from agora.api.params import CursorPagination, Pagination
 from agora.api.routing import api_router
 from agora.api.schemas import CursorPage, Page, not_found
+from agora.api.security import CurrentUser
 from agora.api.streaming import MEDIA_TYPES, export_response
 from agora.chat.models import Conversation
 from agora.chat.repository import EXPORT_COLUMNS, MessageRepository
@@ -31,7 +32,11 @@ from agora.db.repository import AnyRow
 router = api_router("/conversations", tags=["chat"])
 
 
-ChatServiceDep = Annotated[ChatService, Depends(session_service(ChatService))]
+async def get_chat_service(session: SessionDep) -> ChatService:
+    return ChatService(session)
+
+
+ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 # Anyone's but the caller's conversation is a 404 as much as a missing one.
 OWNED = not_found("no such conversation, or not the caller's")
 
@@ -119,7 +124,7 @@ async def transfer_conversation(
     responses={200: {"content": {MEDIA_TYPES["ndjson"]: {}}}, **OWNED},
 )
 async def export_conversation(
-    conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep, request: Request
+    conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep, database: DatabaseDep
 ) -> StreamingResponse:
     """Every message, oldest first, one JSON object per line (each shaped like the
     messages of the message list), streamed from the database without holding the
@@ -130,7 +135,7 @@ async def export_conversation(
         return MessageRepository(session).export(conversation_id, owner.id)
 
     return export_response(
-        database_of(request),
+        database,
         batches,
         file_format="ndjson",
         columns=EXPORT_COLUMNS,

@@ -10,18 +10,19 @@ from typing import TYPE_CHECKING
 from agora.chat.models import Conversation
 from agora.chat.repository import ConversationRepository, MessageRepository
 from agora.chat.schemas import LATEST_MESSAGES
-from agora.errors import InvalidRecipient, NotFound
-from agora.users.repository import UserRepository
+from agora.kernel.errors import InvalidRecipient, NotFound
+from agora.users.service import UserService
 
 if TYPE_CHECKING:
     import uuid
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.auth.principal import Principal
     from agora.chat.models import Message
     from agora.chat.schemas import ConversationCreate, ConversationUpdate, MessageBatch
-    from agora.db.repository import AnyRow, PageResult
+    from agora.db.repository import AnyRow
+    from agora.kernel.pages import PageResult
+    from agora.kernel.principal import Principal
 
 
 def _not_found() -> NotFound:
@@ -32,7 +33,7 @@ class ChatService:
     def __init__(self, session: AsyncSession) -> None:
         self.conversations = ConversationRepository(session)
         self.messages = MessageRepository(session)
-        self.users = UserRepository(session)
+        self.users = UserService(session)
 
     async def start(self, owner: Principal, data: ConversationCreate) -> Conversation:
         conversation = await self.conversations.add(
@@ -81,13 +82,18 @@ class ChatService:
         self, owner: Principal, conversation_id: uuid.UUID, recipient_id: int
     ) -> Conversation:
         await self.ensure_owned(owner, conversation_id)
-        if recipient_id == owner.id or await self.users.get_principal(recipient_id) is None:
+        if recipient_id == owner.id or await self.users.get_principal_or_none(recipient_id) is None:
             raise InvalidRecipient
         if not await self.conversations.change_owner(conversation_id, owner.id, recipient_id):
             raise _not_found()  # transferred (or deleted) by a concurrent request
         transferred = await self.conversations.get_with_owner(conversation_id)
         assert transferred is not None  # changed by this transaction, which still holds it
         return transferred
+
+    async def recount_messages(self) -> None:
+        """Set every conversation's message count from its messages (after a bulk load,
+        which writes messages without counting them)."""
+        await self.conversations.recount_messages()
 
     async def ensure_owned(self, owner: Principal, conversation_id: uuid.UUID) -> None:
         if not await self.conversations.is_owned(conversation_id, owner.id):

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.exc import DataError, DBAPIError
 
+from agora.kernel.errors import Conflict, InvalidInput, ServiceUnavailable
+
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
@@ -130,3 +132,30 @@ def violated_constraint(error: DBAPIError, metadata: MetaData) -> ConstraintViol
     if "NOT NULL constraint failed" in message:
         return ConstraintViolation("not_null", None)
     return None
+
+
+class DatabaseBusy(ServiceUnavailable):
+    default_code = "database_busy"
+    default_detail = "The service is busy; retry shortly."
+
+
+class CommitOutcomeUnknown(ServiceUnavailable):
+    default_code = "commit_outcome_unknown"
+    default_detail = (
+        "The database connection was lost while committing; the change may or may not "
+        "have been applied. Check before retrying."
+    )
+
+
+class ReadOnlySessionError(RuntimeError):
+    """A session opened for reading was asked to write."""
+
+
+class IdempotencyInProgress(Conflict):
+    default_code = "idempotency_in_progress"
+    default_detail = "A request with this Idempotency-Key is still running; retry shortly."
+
+
+class IdempotencyKeyReused(InvalidInput):
+    default_code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was used for a different request."

@@ -9,7 +9,6 @@ violations into the domain errors the subclass declares in `constraint_errors`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, cast
 
 from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select
@@ -20,7 +19,8 @@ from sqlalchemy.orm.util import identity_key
 
 from agora.db.base import Base, SoftDeleteMixin
 from agora.db.errors import violated_constraint
-from agora.errors import Conflict, DomainError, InvalidInput, NotFound
+from agora.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
+from agora.kernel.pages import PageResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -35,7 +35,6 @@ ModelT = TypeVar("ModelT", bound=Base)
 # A SELECT of any number of columns (SQLAlchemy 2.1 types Select by its column tuple).
 AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
 AnyRow: TypeAlias = "Row[*tuple[Any, ...]]"
-RowT = TypeVar("RowT")
 
 # Statements the generic methods build, kept per model (and dialect): a statement object
 # that is reused keeps its compiled SQL and its cache key, while building a new one costs
@@ -44,12 +43,6 @@ RowT = TypeVar("RowT")
 _BY_ID_STATEMENTS: dict[tuple[type[Base], bool, bool], Select[Any]] = {}
 _INSERT_STATEMENTS: dict[tuple[type[Base], str, str], Any] = {}
 _NO_SYNC = {"synchronize_session": False}
-
-
-@dataclass(frozen=True, slots=True)
-class PageResult(Generic[RowT]):
-    items: Sequence[RowT]
-    total: int
 
 
 def text_search(text: str, *columns: InstrumentedAttribute[Any]) -> ColumnElement[bool]:

@@ -12,8 +12,11 @@ twice could move money twice.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
+import logging
 import random
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,24 +27,23 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
 from agora.db.engine import create_engine, reads_in_autocommit, snapshot_isolation
-from agora.db.errors import is_retryable
-from agora.errors import ServiceUnavailable
+from agora.db.errors import CommitOutcomeUnknown, DatabaseBusy, ReadOnlySessionError, is_retryable
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+    from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
     from agora.config import Settings
 
 T = TypeVar("T")
+AfterCommit = Callable[[], object]  # a plain function, or one returning an awaitable
+
+logger = logging.getLogger(__name__)
+_AFTER_COMMIT = "agora.after_commit"
 
 DEFAULT_ATTEMPTS = 5
 _BACKOFF_SECONDS = 0.005
-
-
-class ReadOnlySessionError(RuntimeError):
-    """A session opened for reading was asked to write."""
 
 
 class ReadOnlySession(Session):
@@ -53,23 +55,39 @@ class ReadOnlySession(Session):
         super().flush(objects)
 
 
-class CommitOutcomeUnknown(ServiceUnavailable):
-    default_code = "commit_outcome_unknown"
-    default_detail = (
-        "The database connection was lost while committing; the change may or may not "
-        "have been applied. Check before retrying."
-    )
-
-
 def _sessionmaker(bind: AsyncEngine | AsyncConnection, **options: Any) -> async_sessionmaker[Any]:
     # expire_on_commit=False: objects stay readable after COMMIT, when the response is
     # built. autoflush=False: services flush explicitly when they need ids or checks.
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False, **options)
 
 
-class DatabaseBusy(ServiceUnavailable):
-    default_code = "database_busy"
-    default_detail = "The service is busy; retry shortly."
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run `callback` once the unit of work of `session` has committed.
+
+    For side effects that the database cannot take back: a notification, a metric of a
+    paid order. A unit that rolls back never runs its callbacks, and a unit re-run after a
+    deadlock runs only those of the run that committed, so each happens exactly once. A
+    callback that fails is logged; the unit stays committed.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def _committed_callbacks(session: AsyncSession) -> list[AfterCommit]:
+    """The callbacks registered on `session`, which no longer holds them (sessions are
+    reused: the next unit must not inherit them)."""
+    callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+    return callbacks
+
+
+async def _run_after_commit(callbacks: list[AfterCommit]) -> None:
+    """Run once the session is back in its pool: a slow callback holds no connection."""
+    for callback in callbacks:
+        try:
+            outcome = callback()
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            logger.exception("an after-commit callback failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +235,14 @@ class Database:
         `run_in_transaction`.
         """
         async with self._source(read_only).open() as session:
-            yield session
-            if not read_only:
-                await session.commit()
+            try:
+                yield session
+                if not read_only:
+                    await session.commit()
+                callbacks = _committed_callbacks(session)
+            finally:
+                _committed_callbacks(session)
+        await _run_after_commit(callbacks)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
@@ -268,11 +291,14 @@ class Database:
                         await _back_off(attempt)
                         continue
                     raise
-                return result
+                callbacks = _committed_callbacks(session)
             finally:
+                _committed_callbacks(session)  # a unit that did not commit runs none
                 # Quiet when committed, or when it ran on autocommit (read) connections.
                 quiet = source.autocommit or not session.in_transaction()
                 await source.release(session, quiet=quiet)
+            await _run_after_commit(callbacks)
+            return result
 
     async def dispose(self) -> None:
         for engine in self._owned_engines:

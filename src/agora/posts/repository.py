@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
-from agora.db.repository import PageResult, Repository, paginate, text_search
+from agora.db.repository import Repository, paginate, text_search
 from agora.posts.models import Comment, Post, Tag, post_tags
 from agora.users.models import User
 
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Select
 
-    from agora.auth.principal import Principal
+    from agora.kernel.pages import PageResult
+    from agora.kernel.principal import Principal
 
 # Counted in the database, per post, from the (post_id, created_at, id) index.
 _COMMENT_COUNT = (
@@ -88,8 +89,7 @@ class PostRepository(Repository[Post]):
         """Posts `viewer` can see, newest first (ties: higher id first)."""
         where = [visible_to(viewer)]
         if filters.author is not None:
-            author = select(User.id).where(User.username == filters.author).scalar_subquery()
-            where.append(Post.author_id == author)
+            where.append(Post.author.has(username=filters.author))
         if filters.tag is not None:
             where.append(Post.tags.any(Tag.name == filters.tag))
         if filters.text is not None:

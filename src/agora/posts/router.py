@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response, status
 
-from agora.api.dependencies import CurrentUser, OptionalUser, session_service
+from agora.api.dependencies import SessionDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
 from agora.api.schemas import Page, not_found
+from agora.api.security import CurrentUser, OptionalUser
 from agora.posts.models import Comment, Post
 from agora.posts.repository import PostFilter
 from agora.posts.schemas import (
@@ -22,12 +23,16 @@ from agora.posts.schemas import (
     TagStat,
 )
 from agora.posts.service import PostService
-from agora.users.models import USERNAME_MAX_LENGTH
+from agora.users.schemas import USERNAME_MAX_LENGTH
 
 router = api_router(tags=["blog"])
 
 
-PostServiceDep = Annotated[PostService, Depends(session_service(PostService))]
+async def get_post_service(session: SessionDep) -> PostService:
+    return PostService(session)
+
+
+PostServiceDep = Annotated[PostService, Depends(get_post_service)]
 NOT_FOUND = not_found("missing, or a draft the caller may not see")
 
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agora.db.types import utc_now
-from agora.errors import Forbidden, NotFound
-from agora.posts.models import Comment, Post
+from agora.kernel.errors import Forbidden, NotFound
+from agora.posts.models import Comment, Post, Tag
 from agora.posts.repository import CommentRepository, PostRepository, TagRepository
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.auth.principal import Principal
-    from agora.db.repository import PageResult
+    from agora.kernel.pages import PageResult
+    from agora.kernel.principal import Principal
     from agora.posts.repository import PostFilter
     from agora.posts.schemas import CommentCreate, PostCreate, PostUpdate
 
@@ -100,6 +100,10 @@ class PostService:
         if actor.id != comment.author_id and not _may_edit(actor, post):
             raise Forbidden("Only the comment's author, the post's author or an admin can.")
         await self.comments.delete(comment)
+
+    async def named_tags(self, names: list[str]) -> list[Tag]:
+        """The tags with these normalized names, created when missing."""
+        return await self.tags.named(names)
 
     async def tag_popularity(self, *, limit: int, offset: int) -> PageResult[Any]:
         return await self.tags.popularity(limit=limit, offset=offset)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
-from agora.db.repository import PageResult, Repository, paginate, text_search
+from agora.db.repository import Repository, paginate, text_search
 from agora.db.types import utc_now
-from agora.errors import Conflict
+from agora.shop.errors import OutOfStock
 from agora.shop.models import Order, Product
 
 if TYPE_CHECKING:
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy import ColumnElement
 
-    from agora.auth.principal import Principal
+    from agora.kernel.pages import PageResult
+    from agora.kernel.principal import Principal
 
 ProductSort = Literal["price", "-price", "name", "-created_at"]
 _PRODUCT_ORDER: dict[str, tuple[Any, ...]] = {
@@ -66,11 +67,6 @@ _CANCEL = (
     .where(Order.id == bindparam("order"), Order.status == "paid")
     .values(status="cancelled", updated_at=bindparam("now"))
 )
-
-
-class OutOfStock(Conflict):
-    default_code = "out_of_stock"
-    default_detail = "Not enough of a product is in stock."
 
 
 class ProductRepository(Repository[Product]):

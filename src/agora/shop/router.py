@@ -4,11 +4,12 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Response, status
 
-from agora.api.dependencies import AdminUser, CurrentUser, session_service
+from agora.api.dependencies import SessionDep
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
-from agora.api.schemas import Page, json_response, not_found
+from agora.api.schemas import MAX_AMOUNT_CENTS, Page, json_response, not_found
+from agora.api.security import AdminUser, CurrentUser
 from agora.shop.models import Order, Product
 from agora.shop.repository import ProductFilter, ProductSort
 from agora.shop.schemas import (
@@ -19,12 +20,15 @@ from agora.shop.schemas import (
     ProductUpdate,
 )
 from agora.shop.service import ShopService
-from agora.wallet.schemas import MAX_AMOUNT_CENTS
 
 router = api_router(tags=["shop"])
 
 
-ShopServiceDep = Annotated[ShopService, Depends(session_service(ShopService))]
+async def get_shop_service(session: SessionDep) -> ShopService:
+    return ShopService(session)
+
+
+ShopServiceDep = Annotated[ShopService, Depends(get_shop_service)]
 ORDER_NOT_FOUND = not_found("no such order, or not the caller's")
 
 

@@ -7,16 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
-from agora.api.schemas import EntityId, InputModel, OutputModel, UpdateModel
+from agora.api.schemas import Cents, EntityId, InputModel, OutputModel, UpdateModel
 from agora.shop.models import NAME_MAX_LENGTH
-from agora.wallet.schemas import MAX_AMOUNT_CENTS
 
 MAX_QUANTITY = 10_000
 MAX_STOCK = 10**9
 MAX_LINES_PER_ORDER = 50
 
-# Strict: 9.99, 10.0 and "10" are refused, not rounded or parsed.
-Cents = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_CENTS)]
 Stock = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK)]
 Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
 Name = Annotated[

@@ -10,34 +10,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agora.errors import Conflict, InvalidInput, NotFound
+from agora.kernel.errors import InvalidInput
+from agora.shop.errors import InvalidState, OrderNotFound, OutOfStock, ProductUnavailable
 from agora.shop.models import Order, OrderItem, Product
-from agora.shop.repository import OrderRepository, OutOfStock, ProductRepository
+from agora.shop.repository import OrderRepository, ProductRepository
 from agora.shop.schemas import MAX_QUANTITY
-from agora.wallet.repository import InsufficientFunds
 from agora.wallet.service import WalletService
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.auth.principal import Principal
-    from agora.db.repository import AnyRow, PageResult
+    from agora.db.repository import AnyRow
+    from agora.kernel.pages import PageResult
+    from agora.kernel.principal import Principal
     from agora.shop.repository import ProductFilter
     from agora.shop.schemas import OrderCreate, ProductCreate, ProductUpdate
-
-
-class ProductUnavailable(InvalidInput):
-    default_code = "product_unavailable"
-    default_detail = "A product of the order does not exist or is not for sale."
-
-
-class InvalidState(Conflict):
-    default_code = "invalid_state"
-    default_detail = "Only a paid order can be cancelled."
-
-
-def _order_not_found() -> NotFound:
-    return NotFound("Order not found.")
 
 
 def _quantities(data: OrderCreate) -> dict[int, int]:
@@ -83,8 +70,7 @@ class ShopService:
         if any(products[pid].stock < quantity for pid, quantity in quantities.items()):
             raise OutOfStock
         total = sum(products[pid].price_cents * quantity for pid, quantity in quantities.items())
-        if await self.wallet.lock_for_payment(buyer.id) < total:
-            raise InsufficientFunds
+        await self.wallet.reserve(buyer.id, total)
         order = Order(
             user_id=buyer.id,
             order_number=await self.orders.next_number(buyer.id),
@@ -112,7 +98,7 @@ class ShopService:
         """`paid` to `cancelled`: restock and refund, once, in one transaction."""
         order = await self.orders.get_visible(order_id, actor)
         if order is None:
-            raise _order_not_found()
+            raise OrderNotFound
         if not await self.orders.mark_cancelled(order.id):
             raise InvalidState
         for item in sorted(order.items, key=lambda item: item.product_id):
@@ -128,7 +114,7 @@ class ShopService:
     async def get_order(self, viewer: Principal, order_id: int) -> Order:
         order = await self.orders.get_visible(order_id, viewer)
         if order is None:
-            raise _order_not_found()
+            raise OrderNotFound
         return order
 
     async def orders_of(

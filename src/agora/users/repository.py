@@ -6,15 +6,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import bindparam, or_, select
 
-from agora.auth.principal import Principal
-from agora.db.repository import PageResult, Repository, text_search
-from agora.errors import Conflict, DomainError, NotFound
+from agora.db.repository import Repository, text_search
+from agora.kernel.principal import Principal
+from agora.users.errors import EmailTaken, UsernameTaken, UserNotFound
 from agora.users.models import User
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from sqlalchemy import Row
+
+    from agora.kernel.errors import DomainError
+    from agora.kernel.pages import PageResult
 
 
 _PRINCIPAL_BY_ID = select(User.id, User.username, User.is_superuser).where(
@@ -38,11 +41,11 @@ _VIEW_BY_ID = select(
 class UserRepository(Repository[User]):
     model = User
     constraint_errors: ClassVar[Mapping[str, Callable[[], DomainError]]] = {
-        "uq_users_email": lambda: Conflict("This email is already registered.", code="email_taken"),
-        "uq_users_username": lambda: Conflict("This username is taken.", code="username_taken"),
+        "uq_users_email": EmailTaken,
+        "uq_users_username": UsernameTaken,
     }
 
-    async def get_principal(self, user_id: int) -> Principal | None:
+    async def get_principal_or_none(self, user_id: int) -> Principal | None:
         """The user as a `Principal`, if it exists, is active and is not deleted."""
         row = await self.fetch_row(_PRINCIPAL_BY_ID, {"id": user_id})
         return None if row is None else Principal(row.id, row.username, row.is_superuser)
@@ -51,10 +54,10 @@ class UserRepository(Repository[User]):
         """The columns of the user's views, or `NotFound` (deleted users included)."""
         row = await self.fetch_row(_VIEW_BY_ID, {"id": user_id})
         if row is None:
-            raise NotFound("User not found.")
+            raise UserNotFound
         return row
 
-    async def get_by_login(self, login: str) -> User | None:
+    async def get_by_login_or_none(self, login: str) -> User | None:
         """The account whose username or email is `login` (either is unique), deleted or not."""
         normalized = login.strip().lower()
         return await self.get_one_or_none(

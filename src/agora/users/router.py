@@ -5,23 +5,31 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Response, status
 from sqlalchemy import Row
 
-from agora.api.dependencies import CurrentUser, password_hasher_of, session_of
+from agora.api.dependencies import SessionDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
 from agora.api.schemas import Page, json_response
-from agora.auth.principal import Principal
+from agora.api.security import CurrentUser
+from agora.kernel.principal import Principal
 from agora.users.models import User
+from agora.users.passwords import PasswordHasher
 from agora.users.schemas import UserCreate, UserPrivate, UserPublic, UserUpdate
 from agora.users.service import UserService, can_see_private_view
 
 router = api_router("/users", tags=["users"])
 
 
-async def get_user_service(request: Request) -> UserService:
-    return UserService(session_of(request), password_hasher_of(request))
+async def get_user_service(session: SessionDep) -> UserService:
+    return UserService(session)
+
+
+async def get_password_hasher(request: Request) -> PasswordHasher:
+    passwords: PasswordHasher = request.app.state.password_hasher
+    return passwords
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 
 
 def _view(actor: Principal, user: Row[Any]) -> Response:
@@ -35,9 +43,9 @@ def _view(actor: Principal, user: Row[Any]) -> Response:
     response_model=UserPrivate,
     responses={409: {"description": "email_taken or username_taken"}},
 )
-async def register(data: UserCreate, users: UserServiceDep) -> User:
+async def register(data: UserCreate, users: UserServiceDep, passwords: PasswordHasherDep) -> User:
     """Create an account. Email and username are stored lower-case."""
-    return await users.register(data)
+    return await users.register(data, passwords)
 
 
 @router.get("/me", response_model=UserPrivate)
@@ -77,10 +85,14 @@ async def read_user(user_id: PathId, actor: CurrentUser, users: UserServiceDep) 
     },
 )
 async def update_user(
-    user_id: PathId, data: UserUpdate, actor: CurrentUser, users: UserServiceDep
+    user_id: PathId,
+    data: UserUpdate,
+    actor: CurrentUser,
+    users: UserServiceDep,
+    passwords: PasswordHasherDep,
 ) -> User:
     """Change only the fields sent. A new password is hashed; admins may set `is_active`."""
-    return await users.update(actor, user_id, data)
+    return await users.update(actor, user_id, data, passwords)
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)

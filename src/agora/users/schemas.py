@@ -8,7 +8,8 @@ from typing import Annotated, ClassVar
 from pydantic import AfterValidator, EmailStr, Field, SecretStr, StringConstraints
 
 from agora.api.schemas import InputModel, OutputModel, UpdateModel
-from agora.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
+from agora.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH
+from agora.users.models import USERNAME_MAX_LENGTH as USERNAME_MAX_LENGTH
 
 PASSWORD_MIN_LENGTH = 8
 # argon2 pre-hashes any length, but a cap keeps a megabyte "password" from being a DoS.

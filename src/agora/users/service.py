@@ -1,10 +1,13 @@
-"""Business rules for accounts: who may see, change and delete which user."""
+"""Business rules for accounts: who may see, change and delete which user, and whose
+password opens which account."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agora.errors import Forbidden
+from agora.kernel.errors import Forbidden
+from agora.kernel.principal import Principal
+from agora.users.errors import InvalidCredentials, NotYourAccount
 from agora.users.models import User
 from agora.users.repository import UserRepository
 
@@ -12,9 +15,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.auth.passwords import PasswordHasher
-    from agora.auth.principal import Principal
-    from agora.db.repository import PageResult
+    from agora.kernel.pages import PageResult
+    from agora.users.passwords import PasswordHasher
     from agora.users.schemas import UserCreate, UserUpdate
 
 
@@ -23,17 +25,21 @@ def can_see_private_view(actor: Principal, user_id: int) -> bool:
 
 
 class UserService:
-    def __init__(self, session: AsyncSession, passwords: PasswordHasher) -> None:
-        self.users = UserRepository(session)
-        self.passwords = passwords
+    """Accounts. The methods that hash or verify a password are given the app's
+    `PasswordHasher`; the others need only the session."""
 
-    async def register(self, data: UserCreate, *, is_superuser: bool = False) -> User:
+    def __init__(self, session: AsyncSession) -> None:
+        self.users = UserRepository(session)
+
+    async def register(
+        self, data: UserCreate, passwords: PasswordHasher, *, is_superuser: bool = False
+    ) -> User:
         """A new active account; `email_taken`/`username_taken` when either is in use."""
         user = User(
             email=data.email,
             username=data.username,
             full_name=data.full_name,
-            hashed_password=await self.passwords.hash(data.password.get_secret_value()),
+            hashed_password=await passwords.hash(data.password.get_secret_value()),
             is_superuser=is_superuser,
         )
         return await self.users.add(user)
@@ -41,6 +47,30 @@ class UserService:
     async def read(self, user_id: int) -> Row[Any]:
         """What the views of a user show (any signed-in user may read any account)."""
         return await self.users.get_view_row(user_id)
+
+    async def get_principal_or_none(self, user_id: int) -> Principal | None:
+        """The user as a `Principal`, if it exists, is active and is not deleted."""
+        return await self.users.get_principal_or_none(user_id)
+
+    async def check_credentials(
+        self, login: str, password: str, passwords: PasswordHasher
+    ) -> Principal:
+        """The account named by username or email, if the password matches.
+
+        Unknown, deleted and deactivated accounts fail exactly like a wrong password, and
+        take as long, so an answer never tells which accounts exist. A hash made with
+        weaker parameters than today's is replaced.
+        """
+        user = await self.users.get_by_login_or_none(login)
+        if user is None:
+            await passwords.verify_decoy(password)
+            raise InvalidCredentials
+        matches, updated_hash = await passwords.verify(password, user.hashed_password)
+        if not matches or user.is_deleted or not user.is_active:
+            raise InvalidCredentials
+        if updated_hash is not None:
+            await self.users.update(user, {"hashed_password": updated_hash})
+        return Principal(user.id, user.username, user.is_superuser)
 
     async def search(
         self, actor: Principal, *, text: str | None, is_active: bool | None, limit: int, offset: int
@@ -56,14 +86,16 @@ class UserService:
             offset=offset,
         )
 
-    async def update(self, actor: Principal, user_id: int, data: UserUpdate) -> User:
+    async def update(
+        self, actor: Principal, user_id: int, data: UserUpdate, passwords: PasswordHasher
+    ) -> User:
         user = await self.users.get(user_id)
         _ensure_can_manage(actor, user)
         changes = data.changes()
         if "is_active" in changes and not actor.is_superuser:
             raise Forbidden("Only admins can activate or deactivate accounts.")
         if (password := changes.pop("password", None)) is not None:
-            changes["hashed_password"] = await self.passwords.hash(password.get_secret_value())
+            changes["hashed_password"] = await passwords.hash(password.get_secret_value())
         return await self.users.update(user, changes)
 
     async def delete(self, actor: Principal, user_id: int) -> None:
@@ -74,4 +106,4 @@ class UserService:
 
 def _ensure_can_manage(actor: Principal, user: User) -> None:
     if not can_see_private_view(actor, user.id):
-        raise Forbidden("You can only change your own account.")
+        raise NotYourAccount

@@ -7,16 +7,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select, update
 
 from agora.db.repository import AnyRow, Repository
-from agora.errors import Conflict
+from agora.wallet.errors import InsufficientFunds
 from agora.wallet.models import LedgerEntry, Wallet
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-
-
-class InsufficientFunds(Conflict):
-    default_code = "insufficient_funds"
-    default_detail = "The balance is too low for this."
 
 
 _LOCKED_BALANCES = (

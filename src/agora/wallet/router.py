@@ -4,18 +4,23 @@ from typing import Annotated
 
 from fastapi import Depends, Response, status
 
-from agora.api.dependencies import AdminUser, CurrentUser, session_service
+from agora.api.dependencies import SessionDep
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import CursorPagination
 from agora.api.routing import api_router
 from agora.api.schemas import CursorPage
+from agora.api.security import AdminUser, CurrentUser
 from agora.wallet.schemas import Balance, DepositRequest, LedgerEntryRead, TransferRequest
 from agora.wallet.service import WalletService
 
 router = api_router("/wallet", tags=["wallet"])
 
 
-WalletServiceDep = Annotated[WalletService, Depends(session_service(WalletService))]
+async def get_wallet_service(session: SessionDep) -> WalletService:
+    return WalletService(session)
+
+
+WalletServiceDep = Annotated[WalletService, Depends(get_wallet_service)]
 
 
 @router.get("", response_model=Balance)

@@ -5,16 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StrictInt, StringConstraints
+from pydantic import StringConstraints
 
-from agora.api.schemas import EntityId, InputModel, OutputModel
+from agora.api.schemas import EntityId, InputModel, OutputModel, PositiveCents
 from agora.wallet.models import NOTE_MAX_LENGTH
-
-# Ten billion units of the currency: more in one operation is a typo, not a payment.
-MAX_AMOUNT_CENTS = 10**12
-
-# Strict: 10.0 or "10" are refused, not rounded or parsed.
-PositiveCents = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT_CENTS)]
 
 
 class DepositRequest(InputModel):

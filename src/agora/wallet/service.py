@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agora.errors import InvalidRecipient
-from agora.users.repository import UserRepository
-from agora.wallet.repository import InsufficientFunds, LedgerRepository, WalletRepository
+from agora.kernel.errors import InvalidRecipient
+from agora.users.service import UserService
+from agora.wallet.errors import InsufficientFunds
+from agora.wallet.repository import LedgerRepository, WalletRepository
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.auth.principal import Principal
     from agora.db.repository import AnyRow
+    from agora.kernel.principal import Principal
     from agora.wallet.models import LedgerEntry
     from agora.wallet.schemas import DepositRequest, TransferRequest
 
@@ -29,7 +30,10 @@ class WalletService:
     def __init__(self, session: AsyncSession) -> None:
         self.wallets = WalletRepository(session)
         self.ledger = LedgerRepository(session)
-        self.users = UserRepository(session)
+        self.users = UserService(session)
+
+    async def _is_active_user(self, user_id: int) -> bool:
+        return await self.users.get_principal_or_none(user_id) is not None
 
     async def balance(self, user: Principal) -> int:
         return await self.wallets.balance(user.id)
@@ -39,7 +43,7 @@ class WalletService:
 
     async def deposit(self, data: DepositRequest) -> AnyRow:
         """Credit money from outside the system (an admin's act)."""
-        if await self.users.get_principal(data.user_id) is None:
+        if not await self._is_active_user(data.user_id):
             raise InvalidRecipient("Deposits go to an existing, active user.")
         await self.wallets.lock([data.user_id])
         await self.wallets.credit(data.user_id, data.amount_cents)
@@ -52,7 +56,10 @@ class WalletService:
         """Move money to another user: two balances, two entries, or nothing. Returns the
         sender's entry."""
         recipient_id = data.to_user_id
-        if recipient_id == sender.id or await self.users.get_principal(recipient_id) is None:
+        if (
+            recipient_id == sender.id
+            or await self.users.get_principal_or_none(recipient_id) is None
+        ):
             raise InvalidRecipient
         balances = await self.wallets.lock([sender.id, recipient_id])
         if balances[sender.id] < data.amount_cents:
@@ -68,12 +75,14 @@ class WalletService:
         )
         return sent
 
-    async def lock_for_payment(self, user_id: int) -> int:
-        """Lock the buyer's wallet before an order is numbered and paid; its balance."""
-        return (await self.wallets.lock([user_id]))[user_id]
+    async def reserve(self, user_id: int, amount: int) -> None:
+        """Lock the payer's wallet until `pay` (an order is numbered and paid in
+        between), or `InsufficientFunds` if its balance is below `amount`."""
+        if (await self.wallets.lock([user_id]))[user_id] < amount:
+            raise InsufficientFunds
 
     async def pay(self, user_id: int, amount: int, *, order_id: int, note: str) -> None:
-        """Debit a wallet locked with `lock_for_payment` (nothing to do for free orders)."""
+        """Debit a wallet locked with `reserve` (nothing to do for free orders)."""
         if amount > 0:
             await self.wallets.debit(user_id, amount)
             await self.ledger.record(

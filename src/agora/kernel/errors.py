@@ -36,11 +36,6 @@ class NotAuthenticated(DomainError):
         return {"WWW-Authenticate": "Bearer"}
 
 
-class InvalidCredentials(NotAuthenticated):
-    default_code = "invalid_credentials"
-    default_detail = "Incorrect username, email or password."
-
-
 class Forbidden(DomainError):
     status_code = 403
     default_code = "forbidden"

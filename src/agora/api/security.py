@@ -1,0 +1,68 @@
+"""Who is calling: the ``Authorization: Bearer`` token, as dependencies.
+
+`api/` knows no feature, so it does not know how a token is checked: the app gives it an
+`Authenticator` (``app.state.authenticator``, the auth feature's) and these dependencies
+ask it. Override `current_user` or `optional_user` in ``app.dependency_overrides`` to
+call the API as anyone in a test.
+"""
+
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.base import SecurityBase
+from fastapi.security.utils import get_authorization_scheme_param
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora.api.dependencies import SessionDep
+from agora.api.routing import API_PREFIX
+from agora.kernel.errors import Forbidden, NotAuthenticated
+from agora.kernel.principal import Principal
+
+TOKEN_URL = f"{API_PREFIX}/auth/token"
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, session: AsyncSession, token: str) -> Principal:
+        """Who `token` speaks for, or a `NotAuthenticated` error."""
+        ...
+
+
+class _BearerCaller(SecurityBase):
+    """The caller as one dependency that is also its own security scheme (the OAuth2
+    password flow, with the token URL), so OpenAPI documents it and /docs can sign in
+    without a separate token dependency on every request."""
+
+    def __init__(self, *, required: bool) -> None:
+        scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+        self.model = scheme.model
+        self.scheme_name = scheme.scheme_name
+        self.required = required
+
+    async def __call__(self, request: Request, session: SessionDep) -> Principal | None:
+        """Who the bearer token speaks for (read as ``OAuth2PasswordBearer`` reads the
+        header); None without a token, unless one is `required` (401). A token that is
+        sent must be valid: a bad one is a 401, never silently anonymous."""
+        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+        if scheme.lower() != "bearer":
+            if self.required:
+                raise NotAuthenticated
+            return None
+        authenticator: Authenticator = request.app.state.authenticator
+        return await authenticator.authenticate(session, token)
+
+
+current_user = _BearerCaller(required=True)
+optional_user = _BearerCaller(required=False)
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> Principal:
+    if not user.is_superuser:
+        raise Forbidden("This requires an administrator.")
+    return user
+
+
+AdminUser = Annotated[Principal, Depends(get_admin_user)]

@@ -1,0 +1,26 @@
+"""What the accounts feature refuses, each with its stable code."""
+
+from agora.kernel.errors import Conflict, Forbidden, NotAuthenticated, NotFound
+
+
+class EmailTaken(Conflict):
+    default_code = "email_taken"
+    default_detail = "This email is already registered."
+
+
+class UsernameTaken(Conflict):
+    default_code = "username_taken"
+    default_detail = "This username is taken."
+
+
+class InvalidCredentials(NotAuthenticated):
+    default_code = "invalid_credentials"
+    default_detail = "Incorrect username, email or password."
+
+
+class UserNotFound(NotFound):
+    default_detail = "User not found."
+
+
+class NotYourAccount(Forbidden):
+    default_detail = "You can only change your own account."
