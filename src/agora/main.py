@@ -11,7 +11,7 @@ from agora.admin import router as admin
 from agora.api import health
 from agora.api.errors import install_error_handlers
 from agora.api.limits import BodySizeLimit
-from agora.api.routing import API_PREFIX
+from agora.api.routing import API_PREFIX, include_routes
 from agora.auth import router as auth
 from agora.auth.service import TokenAuthenticator
 from agora.auth.tokens import TokenCodec
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.database = database
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.include_router(health.router)
+    include_routes(app, health.router)
     for router in FEATURE_ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
+        include_routes(app, router, prefix=API_PREFIX)
     return app

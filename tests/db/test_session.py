@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from agora.config import Settings
 from agora.db.errors import CommitOutcomeUnknown, ReadOnlySessionError
-from agora.db.session import Database
+from agora.db.session import Database, after_commit
 from agora.kernel.errors import Conflict
 from agora.users.models import User
 from tests.conftest import empty_all_tables, kill_other_connections
@@ -38,6 +38,41 @@ async def test_a_unit_of_work_commits(live_database: Database) -> None:
     user_id = await live_database.run_in_transaction(work)
     async with live_database.transaction(read_only=True) as session:
         assert (await session.get(User, user_id)) is not None
+
+
+async def test_after_commit_callbacks_run_once_committed_and_never_on_rollback(
+    live_database: Database,
+) -> None:
+    ran: list[str] = []
+
+    async def notify(name: str) -> None:
+        ran.append(name)
+
+    async def kept(session: AsyncSession) -> None:
+        after_commit(session, lambda: ran.append("plain"))
+        after_commit(session, lambda: notify("awaited"))
+        assert ran == [], "nothing runs before COMMIT"
+
+    async def refused(session: AsyncSession) -> None:
+        after_commit(session, lambda: ran.append("refused"))
+        raise Conflict("changed my mind")
+
+    def broken() -> None:
+        raise RuntimeError("a failing callback")
+
+    async def with_broken_callback(session: AsyncSession) -> int:
+        after_commit(session, broken)
+        after_commit(session, lambda: ran.append("after the broken one"))
+        return 7
+
+    await live_database.run_in_transaction(kept)
+    with pytest.raises(Conflict):
+        await live_database.run_in_transaction(refused)
+    # A callback that fails is logged; the unit stays committed and the others run.
+    assert await live_database.run_in_transaction(with_broken_callback) == 7
+    async with live_database.transaction() as session:
+        after_commit(session, lambda: ran.append("transaction()"))
+    assert ran == ["plain", "awaited", "after the broken one", "transaction()"]
 
 
 async def test_an_error_rolls_everything_back(live_database: Database) -> None:
@@ -125,9 +160,12 @@ async def test_crossing_transactions_both_complete(live_database: Database, dial
     attempts: Counter[str] = Counter()
     holding = {"a": asyncio.Event(), "b": asyncio.Event()}
 
+    committed: list[str] = []
+
     def crossing(me: str, other: str, rows: tuple[int, int]) -> object:
         async def work(session: AsyncSession) -> None:
             attempts[me] += 1
+            after_commit(session, lambda: committed.append(me))
             await session.execute(
                 update(User).where(User.id == rows[0]).values(full_name=f"by {me}")
             )
@@ -151,6 +189,8 @@ async def test_crossing_transactions_both_complete(live_database: Database, dial
     assert names in ({"by a"}, {"by b"})
     if dialect != "sqlite":
         assert attempts.total() > 2, "the deadlock victim was run again"
+    # Each unit's after-commit callback ran once, the re-run victim's included.
+    assert sorted(committed) == ["a", "b"]
 
 
 @server_only

@@ -1,5 +1,7 @@
 """Orders: priced, stocked and paid in one transaction; cancelled once."""
 
+import logging
+
 import httpx
 import pytest
 
@@ -34,6 +36,20 @@ async def test_an_order_takes_stock_and_payment(
     newest = ledger["items"][0]
     assert (newest["kind"], newest["amount_cents"], newest["note"]) == ("payment", 4900, "Order 1")
     await assert_money_invariants(database)
+
+
+async def test_a_paid_order_is_logged_once_it_is_kept(
+    accounts: Accounts, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    ada = await accounts.user()
+    await store.bank.deposit(ada, 1_000)
+    mug = await store.product(price_cents=800)
+    with caplog.at_level(logging.INFO, logger="agora.shop.service"):
+        paid = await store.order(ada, (mug["id"], 1))
+        refused = await store.order(ada, (mug["id"], 1))  # 200 cents left
+    assert (paid.status_code, refused.status_code) == (201, 409)
+    paid_lines = [record.getMessage() for record in caplog.records if " paid: " in record.message]
+    assert paid_lines == [f"order {paid.json()['id']} paid: 800 cents by user {ada.id}"]
 
 
 async def test_orders_keep_the_price_they_were_bought_at(

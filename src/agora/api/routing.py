@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
     from enum import Enum
 
-    from fastapi import Request, Response
+    from fastapi import FastAPI, Request, Response
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from agora.db.session import Database
@@ -67,3 +67,47 @@ def api_router(prefix: str = "", *, tags: list[str | Enum]) -> APIRouter:
     """A feature's router: every route a `TransactionalRoute`. The app includes it under
     `API_PREFIX` (``app.include_router(router, prefix=API_PREFIX)``)."""
     return APIRouter(prefix=prefix, tags=tags, route_class=TransactionalRoute)
+
+
+def include_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
+    """``app.include_router(router, prefix=prefix)``, with the router's routes added to
+    the app's own route table rather than behind one route that stands for the router.
+
+    Everything FastAPI does for an included router holds: ``app.dependency_overrides``,
+    OpenAPI, ``url_path_for``, the route class. What differs is that a request's path is
+    matched once, where FastAPI 0.165 matches it once to choose the router and again to
+    choose its route (BENCHMARKS.md, "Routing").
+    """
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            raise TypeError(f"{route!r} is not an APIRoute: include its router instead")
+        app.router.add_api_route(
+            prefix + route.path,
+            route.endpoint,
+            response_model=route.response_model,
+            status_code=route.status_code,
+            tags=route.tags,
+            dependencies=route.dependencies,
+            summary=route.summary,
+            description=route.description,
+            response_description=route.response_description,
+            responses=route.responses,
+            deprecated=route.deprecated,
+            methods=route.methods,
+            operation_id=route.operation_id,
+            response_model_include=route.response_model_include,
+            response_model_exclude=route.response_model_exclude,
+            response_model_by_alias=route.response_model_by_alias,
+            response_model_exclude_unset=route.response_model_exclude_unset,
+            response_model_exclude_defaults=route.response_model_exclude_defaults,
+            response_model_exclude_none=route.response_model_exclude_none,
+            include_in_schema=route.include_in_schema,
+            response_class=route.response_class,
+            name=route.name,
+            route_class_override=type(route),
+            callbacks=route.callbacks,
+            openapi_extra=route.openapi_extra,
+            generate_unique_id_function=route.generate_unique_id_function,
+            strict_content_type=route.strict_content_type,
+            max_body_size=route.max_body_size,
+        )

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Uuid
+from sqlalchemy import ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from agora.db.base import Base, IdPK, Timestamp, TimestampMixin
-from agora.db.types import BigId, LongText, utc_now
+from agora.db.types import BigId, LongText, one_of, utc_now
 from agora.users.models import User
 
-Role = Literal["user", "assistant", "system"]
-ROLES: tuple[Role, ...] = ("user", "assistant", "system")
+
+class Role(StrEnum):
+    """Who wrote a message, as chat and assistant APIs name them."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+
+
 TITLE_MAX_LENGTH = 200
 
 
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
-        CheckConstraint(f"role IN {ROLES!r}", name="role"),
+        one_of("role", Role, name="role"),
         # Cursor pagination walks a conversation's messages by id.
         Index(None, "conversation_id", "id"),
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
 from agora.api.schemas import EntityId, InputModel, OutputModel, UpdateModel
-from agora.chat.models import TITLE_MAX_LENGTH
+from agora.chat.models import TITLE_MAX_LENGTH, Role
 from agora.users.schemas import UserRef
 
 MAX_MESSAGES_PER_BATCH = 1000
@@ -31,7 +31,7 @@ class ConversationUpdate(UpdateModel):
 
 
 class MessageCreate(InputModel):
-    role: Literal["user", "assistant", "system"]
+    role: Role
     content: Annotated[str, StringConstraints(max_length=MESSAGE_MAX_LENGTH)]
 
 
@@ -44,7 +44,7 @@ class MessageBatch(InputModel):
 class MessageRead(OutputModel):
     id: int
     conversation_id: uuid.UUID
-    role: str
+    role: Role
     content: str
     created_at: datetime
 

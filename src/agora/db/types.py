@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 if TYPE_CHECKING:
+    from enum import StrEnum
+
     from sqlalchemy.engine import Dialect
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
@@ -67,3 +69,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def one_of(column: str, values: type[StrEnum], *, name: str) -> CheckConstraint:
+    """``CHECK (column IN (...))`` with the values of a `StrEnum`: the database refuses
+    what the schemas and the code cannot name."""
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -16,9 +16,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agora.db.base import Base, IdPK, TimestampMixin
-from agora.db.types import BigId
+from agora.db.types import BigId, one_of
 
-OrderStatus = Literal["paid", "cancelled"]
+
+class OrderStatus(StrEnum):
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
 NAME_MAX_LENGTH = 200
 
 
@@ -45,7 +50,7 @@ class Order(TimestampMixin, Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("user_id", "order_number"),
-        CheckConstraint("status IN ('paid', 'cancelled')", name="status"),
+        one_of("status", OrderStatus, name="status"),
         Index(None, "user_id", "status"),
         Index(None, "user_id", "created_at", "id"),
     )
@@ -54,7 +59,7 @@ class Order(TimestampMixin, Base):
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
     # 1, 2, 3... per user: numbered under the buyer's wallet lock, so never twice.
     order_number: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="paid")
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PAID)
     total_cents: Mapped[int] = mapped_column(BigInteger)
 
     items: Mapped[list[OrderItem]] = relationship(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from agora.db.repository import Repository, paginate, text_search
 from agora.db.types import utc_now
 from agora.shop.errors import OutOfStock
-from agora.shop.models import Order, Product
+from agora.shop.models import Order, OrderStatus, Product
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -64,8 +64,8 @@ _NEXT_NUMBER = select(func.coalesce(func.max(Order.order_number), 0) + 1).where(
 )
 _CANCEL = (
     update(Order)
-    .where(Order.id == bindparam("order"), Order.status == "paid")
-    .values(status="cancelled", updated_at=bindparam("now"))
+    .where(Order.id == bindparam("order"), Order.status == OrderStatus.PAID)
+    .values(status=OrderStatus.CANCELLED, updated_at=bindparam("now"))
 )
 
 

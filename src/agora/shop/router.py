@@ -1,6 +1,6 @@
 """HTTP endpoints of the shop: /products and /orders."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, Query, Response, status
 
@@ -10,7 +10,7 @@ from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
 from agora.api.schemas import MAX_AMOUNT_CENTS, Page, json_response, not_found
 from agora.api.security import AdminUser, CurrentUser
-from agora.shop.models import Order, Product
+from agora.shop.models import Order, OrderStatus, Product
 from agora.shop.repository import ProductFilter, ProductSort
 from agora.shop.schemas import (
     OrderCreate,
@@ -94,7 +94,7 @@ async def list_orders(
     buyer: CurrentUser,
     shop: ShopServiceDep,
     pagination: Pagination,
-    status: Literal["paid", "cancelled"] | None = None,
+    status: OrderStatus | None = None,
 ) -> Page[OrderRead]:
     """The caller's orders, newest first."""
     result = await shop.orders_of(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from agora.api.schemas import Cents, EntityId, InputModel, OutputModel, UpdateModel
-from agora.shop.models import NAME_MAX_LENGTH
+from agora.shop.models import NAME_MAX_LENGTH, OrderStatus
 
 MAX_QUANTITY = 10_000
 MAX_STOCK = 10**9
@@ -72,7 +72,7 @@ class OrderItemRead(OutputModel):
 class OrderRead(OutputModel):
     id: int
     order_number: int
-    status: Literal["paid", "cancelled"]
+    status: OrderStatus
     total_cents: int
     items: list[OrderItemRead]
     created_at: datetime

@@ -8,11 +8,14 @@ therefore never wait for each other in a circle; a deadlock the database still r
 
 from __future__ import annotations
 
+import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
+from agora.db.session import after_commit
 from agora.kernel.errors import InvalidInput
 from agora.shop.errors import InvalidState, OrderNotFound, OutOfStock, ProductUnavailable
-from agora.shop.models import Order, OrderItem, Product
+from agora.shop.models import Order, OrderItem, OrderStatus, Product
 from agora.shop.repository import OrderRepository, ProductRepository
 from agora.shop.schemas import MAX_QUANTITY
 from agora.wallet.service import WalletService
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
     from agora.shop.schemas import OrderCreate, ProductCreate, ProductUpdate
 
 
+logger = logging.getLogger(__name__)
+
+
 def _quantities(data: OrderCreate) -> dict[int, int]:
     """Quantity per product, lines of the same product added together, in first order."""
     quantities: dict[int, int] = {}
@@ -39,6 +45,7 @@ def _quantities(data: OrderCreate) -> dict[int, int]:
 
 class ShopService:
     def __init__(self, session: AsyncSession) -> None:
+        self.session = session
         self.products = ProductRepository(session)
         self.orders = OrderRepository(session)
         self.wallet = WalletService(session)
@@ -74,7 +81,7 @@ class ShopService:
         order = Order(
             user_id=buyer.id,
             order_number=await self.orders.next_number(buyer.id),
-            status="paid",
+            status=OrderStatus.PAID,
             total_cents=total,
             items=[
                 OrderItem(
@@ -91,6 +98,11 @@ class ShopService:
             await self.products.take(pid, quantities[pid])
         await self.wallet.pay(
             buyer.id, total, order_id=order.id, note=f"Order {order.order_number}"
+        )
+        # Said once the order is kept: never for one rolled back, once if it was re-run.
+        after_commit(
+            self.session,
+            partial(logger.info, "order %d paid: %d cents by user %d", order.id, total, buyer.id),
         )
         return await self._reloaded(order.id, buyer)
 

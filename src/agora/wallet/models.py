@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agora.db.base import Base, IdPK, Timestamp
-from agora.db.types import BigId, utc_now
+from agora.db.types import BigId, one_of, utc_now
 
-EntryKind = Literal["deposit", "transfer", "payment", "refund"]
-ENTRY_KINDS: tuple[EntryKind, ...] = ("deposit", "transfer", "payment", "refund")
+
+class EntryKind(StrEnum):
+    DEPOSIT = "deposit"
+    TRANSFER = "transfer"
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
 NOTE_MAX_LENGTH = 200
 
 
@@ -32,7 +38,7 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
-        CheckConstraint(f"kind IN {ENTRY_KINDS!r}", name="kind"),
+        one_of("kind", EntryKind, name="kind"),
         CheckConstraint("user_id = from_user_id OR user_id = to_user_id", name="party"),
         # A user's ledger, newest first, by cursor.
         Index(None, "user_id", "id"),

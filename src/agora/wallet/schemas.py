@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import StringConstraints
 
 from agora.api.schemas import EntityId, InputModel, OutputModel, PositiveCents
-from agora.wallet.models import NOTE_MAX_LENGTH
+from agora.wallet.models import NOTE_MAX_LENGTH, EntryKind
 
 
 class DepositRequest(InputModel):
@@ -30,7 +30,7 @@ class LedgerEntryRead(OutputModel):
     """A transaction as the API shows it (one side of a transfer per entry)."""
 
     id: int
-    kind: str
+    kind: EntryKind
     amount_cents: int
     from_user_id: int | None
     to_user_id: int | None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agora.kernel.errors import InvalidRecipient
 from agora.users.service import UserService
 from agora.wallet.errors import InsufficientFunds
+from agora.wallet.models import EntryKind
 from agora.wallet.repository import LedgerRepository, WalletRepository
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class WalletService:
         await self.wallets.lock([data.user_id])
         await self.wallets.credit(data.user_id, data.amount_cents)
         (entry,) = await self.ledger.record(
-            [_entry("deposit", data.user_id, data.amount_cents, to_user_id=data.user_id)]
+            [_entry(EntryKind.DEPOSIT, data.user_id, data.amount_cents, to_user_id=data.user_id)]
         )
         return entry
 
@@ -69,8 +70,8 @@ class WalletService:
         parties = {"from_user_id": sender.id, "to_user_id": recipient_id, "note": data.note}
         sent, _received = await self.ledger.record(
             [
-                _entry("transfer", sender.id, data.amount_cents, **parties),
-                _entry("transfer", recipient_id, data.amount_cents, **parties),
+                _entry(EntryKind.TRANSFER, sender.id, data.amount_cents, **parties),
+                _entry(EntryKind.TRANSFER, recipient_id, data.amount_cents, **parties),
             ]
         )
         return sent
@@ -88,7 +89,7 @@ class WalletService:
             await self.ledger.record(
                 [
                     _entry(
-                        "payment",
+                        EntryKind.PAYMENT,
                         user_id,
                         amount,
                         from_user_id=user_id,
@@ -105,11 +106,16 @@ class WalletService:
             await self.ledger.record(
                 [
                     _entry(
-                        "refund", user_id, amount, to_user_id=user_id, order_id=order_id, note=note
+                        EntryKind.REFUND,
+                        user_id,
+                        amount,
+                        to_user_id=user_id,
+                        order_id=order_id,
+                        note=note,
                     )
                 ]
             )
 
 
-def _entry(kind: str, user_id: int, amount: int, **fields: Any) -> dict[str, Any]:
+def _entry(kind: EntryKind, user_id: int, amount: int, **fields: Any) -> dict[str, Any]:
     return {"kind": kind, "user_id": user_id, "amount_cents": amount, **fields}
