@@ -8,15 +8,16 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from agora.chat.models import Conversation, Message
-from agora.db.repository import AnyRow, Repository, paginate
+from agora.db.repository import AnyRow, Repository
 from agora.db.types import utc_now
 
 if TYPE_CHECKING:
     import uuid
     from collections.abc import AsyncIterator, Sequence
 
+    from sqlalchemy import ColumnElement
+
     from agora.chat.schemas import MessageCreate
-    from agora.kernel.pages import PageResult
 
 
 # The fields of an exported message: those of a message in the API.
@@ -60,6 +61,10 @@ _EXPORT = (
 )
 
 
+WITH_OWNER = (joinedload(Conversation.owner),)
+RECENTLY_ACTIVE_FIRST = (Conversation.updated_at.desc(), Conversation.id.desc())
+
+
 def _ownership(conversation_id: uuid.UUID, owner_id: int) -> dict[str, Any]:
     return {"conversation": conversation_id, "owner": owner_id}
 
@@ -85,18 +90,6 @@ class ConversationRepository(Repository[Conversation]):
     async def is_owned(self, conversation_id: uuid.UUID, owner_id: int) -> bool:
         result = await self.session.execute(_IS_OWNED, _ownership(conversation_id, owner_id))
         return bool(result.scalar())
-
-    async def of_owner(self, owner_id: int, *, limit: int, offset: int) -> PageResult[Conversation]:
-        """The owner's conversations, most recently active first (ties: by id)."""
-        where = Conversation.owner_id == owner_id
-        statement = (
-            self.select(where)
-            .options(joinedload(Conversation.owner))
-            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
-        )
-        return await paginate(
-            self.session, statement, limit=limit, offset=offset, count=self.select(where)
-        )
 
     async def record_messages(self, conversation_id: uuid.UUID, owner_id: int, added: int) -> bool:
         """Count `added` new messages and mark the conversation active, if `owner_id` owns
@@ -133,6 +126,14 @@ class ConversationRepository(Repository[Conversation]):
         return await self.affected(_DELETE_OWNED, _ownership(conversation_id, owner_id)) == 1
 
 
+def messages_after(conversation_id: uuid.UUID, position: int | None) -> list[ColumnElement[bool]]:
+    """The conversation's messages with ids above `position` (all with None)."""
+    where = [Message.conversation_id == conversation_id]
+    if position is not None:
+        where.append(Message.id > position)
+    return where
+
+
 class MessageRepository(Repository[Message]):
     model = Message
 
@@ -152,21 +153,6 @@ class MessageRepository(Repository[Message]):
                 for message in messages
             ]
         )
-
-    async def latest(self, conversation: Conversation, count: int) -> list[Message]:
-        """The conversation's last `count` messages, oldest of them first."""
-        statement = conversation.messages.select().order_by(Message.id.desc()).limit(count)
-        newest_first = await self.get_many(statement)
-        return list(reversed(newest_first))
-
-    async def after(
-        self, conversation_id: uuid.UUID, position: int | None, limit: int
-    ) -> list[Message]:
-        """Up to `limit` messages with ids above `position`, oldest first."""
-        statement = self.select(Message.conversation_id == conversation_id)
-        if position is not None:
-            statement = statement.where(Message.id > position)
-        return list(await self.get_many(statement.order_by(Message.id).limit(limit)))
 
     async def export(
         self, conversation_id: uuid.UUID, owner_id: int

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agora.chat.models import Conversation
-from agora.chat.repository import ConversationRepository, MessageRepository
+from agora.chat.models import Conversation, Message
+from agora.chat.repository import (
+    RECENTLY_ACTIVE_FIRST,
+    WITH_OWNER,
+    ConversationRepository,
+    MessageRepository,
+    messages_after,
+)
 from agora.chat.schemas import LATEST_MESSAGES
 from agora.kernel.errors import InvalidRecipient, NotFound
 from agora.users.service import UserService
@@ -18,7 +24,6 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.chat.models import Message
     from agora.chat.schemas import ConversationCreate, ConversationUpdate, MessageBatch
     from agora.db.repository import AnyRow
     from agora.kernel.pages import PageResult
@@ -44,14 +49,26 @@ class ChatService:
     async def of_owner(
         self, owner: Principal, *, limit: int, offset: int
     ) -> PageResult[Conversation]:
-        return await self.conversations.of_owner(owner.id, limit=limit, offset=offset)
+        """The owner's conversations, most recently active first."""
+        return await self.conversations.list_and_count(
+            Conversation.owner_id == owner.id,
+            order_by=RECENTLY_ACTIVE_FIRST,
+            limit=limit,
+            offset=offset,
+            options=WITH_OWNER,
+        )
 
     async def get(
         self, owner: Principal, conversation_id: uuid.UUID
     ) -> tuple[Conversation, list[Message]]:
         """The conversation and its latest messages."""
         conversation = await self._owned(owner, conversation_id)
-        return conversation, await self.messages.latest(conversation, LATEST_MESSAGES)
+        newest_first = await self.messages.list(
+            *messages_after(conversation.id, None),
+            order_by=(Message.id.desc(),),
+            limit=LATEST_MESSAGES,
+        )
+        return conversation, newest_first[::-1]
 
     async def rename(
         self, owner: Principal, conversation_id: uuid.UUID, data: ConversationUpdate
@@ -76,7 +93,9 @@ class ChatService:
         self, owner: Principal, conversation_id: uuid.UUID, position: int | None, limit: int
     ) -> list[Message]:
         await self.ensure_owned(owner, conversation_id)
-        return await self.messages.after(conversation_id, position, limit)
+        return await self.messages.list(
+            *messages_after(conversation_id, position), order_by=(Message.id,), limit=limit
+        )
 
     async def transfer(
         self, owner: Principal, conversation_id: uuid.UUID, recipient_id: int

@@ -1,7 +1,10 @@
 """The generic repository: statements in, rows out, one vocabulary for every feature.
 
-Method names follow advanced-alchemy's: `get`, `get_one_or_none`, `get_many`,
-`get_many_and_count`, `add`, `add_many`, `update`, `delete`, `exists`, `count`.
+Method names follow advanced-alchemy's: `get` (by primary key) and `get_one` raise
+`NotFound`, `get_one_or_none` does not; `list` and `list_and_count` take filters as
+arguments; `add`, `add_many`, `update`, `delete`, `exists`, `count`. Feature repositories
+add what the vocabulary cannot say (a locking read, a conditional update) under names
+that say what they do, and filter builders that services pass to these methods.
 Rows of soft-deletable models that are marked deleted are invisible unless a method is
 asked to include them. Every flush goes through `flush`, which turns constraint
 violations into the domain errors the subclass declares in `constraint_errors`.
@@ -23,6 +26,7 @@ from agora.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from agora.kernel.pages import PageResult
 
 if TYPE_CHECKING:
+    import builtins
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from sqlalchemy import CursorResult, Row, Select, Table
@@ -64,7 +68,7 @@ async def paginate(
     The page is read first; the COUNT round trip is skipped when the page itself proves
     the total (a short page that is not past the end). `count` is a leaner statement
     with the same rows, when `statement` computes more than counting needs. Items are
-    the first column (entities), or whole rows with `rows`.
+    the first column (entities), or whole rows with `rows` (aggregates, statistics).
     """
     result = await session.execute(statement.limit(limit).offset(offset))
     items = result.all() if rows else result.scalars().all()
@@ -100,16 +104,6 @@ class Repository(Generic[ModelT]):
         statement = statement.where(*where)
         visible = self._visible(include_deleted)
         return statement if visible is None else statement.where(visible)
-
-    async def get_one_or_none(
-        self,
-        *where: ColumnElement[bool],
-        options: Iterable[ORMOption] = (),
-        include_deleted: bool = False,
-    ) -> ModelT | None:
-        statement = self.select(*where, include_deleted=include_deleted).options(*options)
-        result: ModelT | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return result
 
     def _by_id(self, include_deleted: bool, *, columns: bool = False) -> Select[Any]:
         """``SELECT ... WHERE pk = :id`` of the entity, or with `columns` of the table's
@@ -150,6 +144,59 @@ class Repository(Generic[ModelT]):
             raise NotFound(f"{self.model.__name__} not found.")
         return cast("ModelT", instance)
 
+    async def get_one(
+        self,
+        *where: ColumnElement[bool],
+        options: Iterable[ORMOption] = (),
+        include_deleted: bool = False,
+    ) -> ModelT:
+        """The one row matching `where`, or `NotFound`."""
+        found = await self.get_one_or_none(*where, options=options, include_deleted=include_deleted)
+        if found is None:
+            raise NotFound(f"{self.model.__name__} not found.")
+        return found
+
+    async def get_one_or_none(
+        self,
+        *where: ColumnElement[bool],
+        options: Iterable[ORMOption] = (),
+        include_deleted: bool = False,
+    ) -> ModelT | None:
+        """The one row matching `where`, or None. Objects the session holds are loaded
+        again (another transaction may have changed them since)."""
+        statement = self.select(*where, include_deleted=include_deleted).options(*options)
+        statement = statement.execution_options(populate_existing=True)
+        result: ModelT | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return result
+
+    async def list(
+        self,
+        *where: ColumnElement[bool],
+        order_by: Sequence[Any] = (),
+        limit: int | None = None,
+        options: Iterable[ORMOption] = (),
+        include_deleted: bool = False,
+    ) -> list[ModelT]:
+        """The rows matching `where`, in `order_by` order, at most `limit`."""
+        statement = self.select(*where, include_deleted=include_deleted).options(*options)
+        statement = statement.order_by(*order_by).limit(limit)
+        return list((await self.session.execute(statement)).scalars().all())
+
+    async def list_and_count(
+        self,
+        *where: ColumnElement[bool],
+        order_by: Sequence[Any],
+        limit: int,
+        offset: int,
+        options: Iterable[ORMOption] = (),
+        include_deleted: bool = False,
+    ) -> PageResult[ModelT]:
+        """One page of the rows matching `where` (in `order_by` order, which must be
+        total) and how many rows match in all, counted without the loader `options`."""
+        counted = self.select(*where, include_deleted=include_deleted)
+        statement = counted.options(*options).order_by(*order_by)
+        return await paginate(self.session, statement, limit=limit, offset=offset, count=counted)
+
     async def get_row(self, id_: Any) -> AnyRow:
         """The stored columns of the row with primary key `id_` (not deleted), or
         `NotFound`: for reads that answer a row as it is, with no entity to build.
@@ -175,15 +222,6 @@ class Repository(Generic[ModelT]):
         """
         return await self.session.run_sync(_fetch_row, statement, parameters)
 
-    async def get_many(self, statement: Select[Any]) -> Sequence[ModelT]:
-        rows: Sequence[ModelT] = (await self.session.execute(statement)).scalars().all()
-        return rows
-
-    async def get_many_and_count(
-        self, statement: Select[Any], *, limit: int, offset: int
-    ) -> PageResult[ModelT]:
-        return await paginate(self.session, statement, limit=limit, offset=offset)
-
     async def exists(self, *where: ColumnElement[bool], include_deleted: bool = False) -> bool:
         statement = select(self.select(*where, include_deleted=include_deleted).exists())
         return bool((await self.session.execute(statement)).scalar())
@@ -197,7 +235,7 @@ class Repository(Generic[ModelT]):
         await self.flush()
         return instance
 
-    async def add_many(self, instances: Iterable[ModelT]) -> list[ModelT]:
+    async def add_many(self, instances: Iterable[ModelT]) -> builtins.list[ModelT]:
         added = list(instances)
         self.session.add_all(added)
         await self.flush()
@@ -217,7 +255,7 @@ class Repository(Generic[ModelT]):
             await self.session.delete(instance)
         await self.flush()
 
-    async def insert_returning(self, rows: Sequence[Mapping[str, Any]]) -> list[AnyRow]:
+    async def insert_returning(self, rows: Sequence[Mapping[str, Any]]) -> builtins.list[AnyRow]:
         """INSERT `rows` as one multi-row statement (per 1,000 rows) and return the new
         rows, every column, in the order of `rows`, their generated keys ascending.
 

@@ -16,8 +16,6 @@ from agora.users.models import User
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy import Select
-
     from agora.kernel.pages import PageResult
     from agora.kernel.principal import Principal
 
@@ -30,7 +28,7 @@ _COMMENT_COUNT = (
 )
 # What a post in a response needs, in a constant number of statements whatever the
 # page size: the author joined, the tags in one SELECT ... IN, the count as a column.
-_POST_LOADING = (
+POST_LOADING = (
     joinedload(Post.author),
     selectinload(Post.tags),
     with_expression(Post.comment_count, _COMMENT_COUNT),
@@ -56,50 +54,28 @@ def visible_to(viewer: Principal | None) -> ColumnElement[bool]:
     return or_(Post.is_published.is_(True), Post.author_id == viewer.id)
 
 
+NEWEST_FIRST = (Post.created_at.desc(), Post.id.desc())
+# The comments of a post, with their authors, as `GET /posts/{id}` shows them.
+WITH_COMMENTS = (*POST_LOADING, selectinload(Post.comments).joinedload(Comment.author))
+WITH_TAGS = (selectinload(Post.tags),)
+
+
+def matching(viewer: Principal | None, filters: PostFilter) -> list[ColumnElement[bool]]:
+    """Filters of the post list: what `viewer` may see, narrowed by `filters`."""
+    where = [visible_to(viewer)]
+    if filters.author is not None:
+        where.append(Post.author.has(username=filters.author))
+    if filters.tag is not None:
+        where.append(Post.tags.any(Tag.name == filters.tag))
+    if filters.text is not None:
+        where.append(text_search(filters.text, Post.title, Post.content))
+    if filters.published is not None:
+        where.append(Post.is_published.is_(filters.published))
+    return where
+
+
 class PostRepository(Repository[Post]):
     model = Post
-
-    def _loaded(self, *where: ColumnElement[bool]) -> Select[Any]:
-        return self.select(*where).options(*_POST_LOADING)
-
-    async def get_visible(
-        self, post_id: int, viewer: Principal | None, *, with_comments: bool = False
-    ) -> Post | None:
-        """The post with author, tags and comment count (and, if asked, its comments with
-        their authors), or None when it does not exist or `viewer` may not see it."""
-        statement = self._loaded(Post.id == post_id, visible_to(viewer)).execution_options(
-            populate_existing=True
-        )
-        if with_comments:
-            statement = statement.options(selectinload(Post.comments).joinedload(Comment.author))
-        post: Post | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return post
-
-    async def get_with_tags(self, post_id: int, viewer: Principal) -> Post | None:
-        """The post with its tag collection loaded, ready to be changed."""
-        statement = self.select(Post.id == post_id, visible_to(viewer)).options(
-            selectinload(Post.tags)
-        )
-        post: Post | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return post
-
-    async def search(
-        self, viewer: Principal | None, filters: PostFilter, *, limit: int, offset: int
-    ) -> PageResult[Post]:
-        """Posts `viewer` can see, newest first (ties: higher id first)."""
-        where = [visible_to(viewer)]
-        if filters.author is not None:
-            where.append(Post.author.has(username=filters.author))
-        if filters.tag is not None:
-            where.append(Post.tags.any(Tag.name == filters.tag))
-        if filters.text is not None:
-            where.append(text_search(filters.text, Post.title, Post.content))
-        if filters.published is not None:
-            where.append(Post.is_published.is_(filters.published))
-        statement = self._loaded(*where).order_by(Post.created_at.desc(), Post.id.desc())
-        return await paginate(
-            self.session, statement, limit=limit, offset=offset, count=self.select(*where)
-        )
 
     async def author_post_counts(
         self, *, min_posts: int, limit: int, offset: int
@@ -135,8 +111,8 @@ class TagRepository(Repository[Tag]):
         ordered = sorted(set(names))
         await self.add_missing([{"name": name} for name in ordered])
         statement = select(Tag).where(Tag.name.in_(ordered)).order_by(Tag.name)
-        tags = await self.get_many(statement.with_for_update(read=True))
-        return list(tags)
+        result = await self.session.execute(statement.with_for_update(read=True))
+        return list(result.scalars())
 
     async def popularity(self, *, limit: int, offset: int) -> PageResult[Any]:
         """Tags of published posts with their number of published posts, most used
@@ -152,20 +128,9 @@ class TagRepository(Repository[Tag]):
         return await paginate(self.session, statement, limit=limit, offset=offset, rows=True)
 
 
+COMMENT_WITH_AUTHOR = (joinedload(Comment.author),)
+OLDEST_COMMENTS_FIRST = (Comment.created_at, Comment.id)
+
+
 class CommentRepository(Repository[Comment]):
     model = Comment
-
-    async def get_with_author(self, comment_id: int) -> Comment:
-        return await self.get(comment_id, options=[joinedload(Comment.author)])
-
-    async def of_post(self, post_id: int, *, limit: int, offset: int) -> PageResult[Comment]:
-        """A post's comments with their authors, oldest first (ties: lower id first)."""
-        where = Comment.post_id == post_id
-        statement = (
-            self.select(where)
-            .options(joinedload(Comment.author))
-            .order_by(Comment.created_at, Comment.id)
-        )
-        return await paginate(
-            self.session, statement, limit=limit, offset=offset, count=self.select(where)
-        )

@@ -12,21 +12,32 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agora.db.types import utc_now
-from agora.kernel.errors import Forbidden, NotFound
+from agora.posts.errors import CommentNotFound, NotYourComment, NotYourPost, PostNotFound
 from agora.posts.models import Comment, Post, Tag
-from agora.posts.repository import CommentRepository, PostRepository, TagRepository
+from agora.posts.repository import (
+    COMMENT_WITH_AUTHOR,
+    NEWEST_FIRST,
+    OLDEST_COMMENTS_FIRST,
+    POST_LOADING,
+    WITH_COMMENTS,
+    WITH_TAGS,
+    CommentRepository,
+    PostRepository,
+    TagRepository,
+    matching,
+    visible_to,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm.interfaces import ORMOption
 
     from agora.kernel.pages import PageResult
     from agora.kernel.principal import Principal
     from agora.posts.repository import PostFilter
     from agora.posts.schemas import CommentCreate, PostCreate, PostUpdate
-
-
-def _post_not_found() -> NotFound:
-    return NotFound("Post not found.")
 
 
 def _may_edit(actor: Principal, post: Post) -> bool:
@@ -41,15 +52,18 @@ class PostService:
 
     async def get(self, viewer: Principal | None, post_id: int) -> Post:
         """The post with its comments, if `viewer` may see it."""
-        post = await self.posts.get_visible(post_id, viewer, with_comments=True)
-        if post is None:
-            raise _post_not_found()
-        return post
+        return await self._visible(post_id, viewer, options=WITH_COMMENTS)
 
     async def search(
         self, viewer: Principal | None, filters: PostFilter, *, limit: int, offset: int
     ) -> PageResult[Post]:
-        return await self.posts.search(viewer, filters, limit=limit, offset=offset)
+        return await self.posts.list_and_count(
+            *matching(viewer, filters),
+            order_by=NEWEST_FIRST,
+            limit=limit,
+            offset=offset,
+            options=POST_LOADING,
+        )
 
     async def create(self, author: Principal, data: PostCreate) -> Post:
         post = Post(
@@ -78,27 +92,31 @@ class PostService:
         await self.posts.delete(await self._editable(actor, post_id))
 
     async def comment(self, author: Principal, post_id: int, data: CommentCreate) -> Comment:
-        if await self.posts.get_visible(post_id, author) is None:
-            raise _post_not_found()
+        await self._visible(post_id, author)
         comment = await self.comments.add(
             Comment(post_id=post_id, author_id=author.id, content=data.content)
         )
-        return await self.comments.get_with_author(comment.id)
+        return await self.comments.get(comment.id, options=COMMENT_WITH_AUTHOR)
 
     async def comments_of(
         self, viewer: Principal | None, post_id: int, *, limit: int, offset: int
     ) -> PageResult[Comment]:
-        if await self.posts.get_visible(post_id, viewer) is None:
-            raise _post_not_found()
-        return await self.comments.of_post(post_id, limit=limit, offset=offset)
+        await self._visible(post_id, viewer)
+        return await self.comments.list_and_count(
+            Comment.post_id == post_id,
+            order_by=OLDEST_COMMENTS_FIRST,
+            limit=limit,
+            offset=offset,
+            options=COMMENT_WITH_AUTHOR,
+        )
 
     async def delete_comment(self, actor: Principal, comment_id: int) -> None:
         comment = await self.comments.get_one_or_none(Comment.id == comment_id)
-        post = None if comment is None else await self.posts.get_visible(comment.post_id, actor)
+        post = None if comment is None else await self._visible_or_none(comment.post_id, actor)
         if comment is None or post is None:
-            raise NotFound("Comment not found.")
+            raise CommentNotFound
         if actor.id != comment.author_id and not _may_edit(actor, post):
-            raise Forbidden("Only the comment's author, the post's author or an admin can.")
+            raise NotYourComment
         await self.comments.delete(comment)
 
     async def named_tags(self, names: list[str]) -> list[Tag]:
@@ -113,16 +131,28 @@ class PostService:
     ) -> PageResult[Any]:
         return await self.posts.author_post_counts(min_posts=min_posts, limit=limit, offset=offset)
 
-    async def _editable(self, actor: Principal, post_id: int) -> Post:
-        post = await self.posts.get_with_tags(post_id, actor)
+    async def _visible_or_none(
+        self, post_id: int, viewer: Principal | None, options: Sequence[ORMOption] = POST_LOADING
+    ) -> Post | None:
+        """The post, if `viewer` may see it (with its author, tags and comment count)."""
+        return await self.posts.get_one_or_none(
+            Post.id == post_id, visible_to(viewer), options=options
+        )
+
+    async def _visible(
+        self, post_id: int, viewer: Principal | None, options: Sequence[ORMOption] = POST_LOADING
+    ) -> Post:
+        post = await self._visible_or_none(post_id, viewer, options)
         if post is None:
-            raise _post_not_found()
+            raise PostNotFound
+        return post
+
+    async def _editable(self, actor: Principal, post_id: int) -> Post:
+        post = await self._visible(post_id, actor, options=WITH_TAGS)
         if not _may_edit(actor, post):
-            raise Forbidden("Only the post's author or an admin can change it.")
+            raise NotYourPost
         return post
 
     async def _reloaded(self, post: Post, viewer: Principal) -> Post:
         """The post as responses show it: with author, tags and comment count."""
-        reloaded = await self.posts.get_visible(post.id, viewer)
-        assert reloaded is not None  # just written by this viewer, in this transaction
-        return reloaded
+        return await self._visible(post.id, viewer)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
-from agora.db.repository import Repository, paginate, text_search
+from agora.db.repository import Repository, text_search
 from agora.db.types import utc_now
 from agora.shop.errors import OutOfStock
 from agora.shop.models import Order, OrderStatus, Product
@@ -18,11 +18,10 @@ if TYPE_CHECKING:
 
     from sqlalchemy import ColumnElement
 
-    from agora.kernel.pages import PageResult
     from agora.kernel.principal import Principal
 
 ProductSort = Literal["price", "-price", "name", "-created_at"]
-_PRODUCT_ORDER: dict[str, tuple[Any, ...]] = {
+PRODUCT_ORDER: dict[str, tuple[Any, ...]] = {
     "price": (Product.price_cents, Product.id),
     "-price": (Product.price_cents.desc(), Product.id.desc()),
     "name": (Product.name, Product.id),
@@ -69,21 +68,24 @@ _CANCEL = (
 )
 
 
+def matching(filters: ProductFilter) -> list[ColumnElement[bool]]:
+    """Filters of the catalogue: what `filters` narrows it to."""
+    where: list[ColumnElement[bool]] = [Product.is_active.is_(filters.is_active)]
+    if filters.text is not None:
+        where.append(text_search(filters.text, Product.name, Product.description))
+    if filters.min_price is not None:
+        where.append(Product.price_cents >= filters.min_price)
+    if filters.max_price is not None:
+        where.append(Product.price_cents <= filters.max_price)
+    return where
+
+
+def product_order(filters: ProductFilter) -> tuple[Any, ...]:
+    return PRODUCT_ORDER[filters.sort]
+
+
 class ProductRepository(Repository[Product]):
     model = Product
-
-    async def search(
-        self, filters: ProductFilter, *, limit: int, offset: int
-    ) -> PageResult[Product]:
-        where: list[ColumnElement[bool]] = [Product.is_active.is_(filters.is_active)]
-        if filters.text is not None:
-            where.append(text_search(filters.text, Product.name, Product.description))
-        if filters.min_price is not None:
-            where.append(Product.price_cents >= filters.min_price)
-        if filters.max_price is not None:
-            where.append(Product.price_cents <= filters.max_price)
-        statement = self.select(*where).order_by(*_PRODUCT_ORDER[filters.sort])
-        return await paginate(self.session, statement, limit=limit, offset=offset)
 
     async def lock(self, product_ids: Iterable[int]) -> dict[int, Product]:
         """The products (those that exist), locked in id order until the end of the
@@ -102,44 +104,30 @@ class ProductRepository(Repository[Product]):
         await self.affected(_PUT_BACK, {"product": product_id, "quantity": quantity})
 
 
+WITH_ITEMS = (selectinload(Order.items),)
+# Newest first; ties (orders of the same instant) by higher id first.
+NEWEST_FIRST = (Order.created_at.desc(), Order.id.desc())
+
+
+def visible_to(viewer: Principal) -> list[ColumnElement[bool]]:
+    """Orders `viewer` may see: its own; admins see all."""
+    return [] if viewer.is_superuser else [Order.user_id == viewer.id]
+
+
+def orders_of(user_id: int, status: OrderStatus | None) -> list[ColumnElement[bool]]:
+    where = [Order.user_id == user_id]
+    if status is not None:
+        where.append(Order.status == status)
+    return where
+
+
 class OrderRepository(Repository[Order]):
     model = Order
-
-    def _with_items(self, *where: ColumnElement[bool]) -> Any:
-        return (
-            self.select(*where)
-            .options(selectinload(Order.items))
-            .order_by(Order.created_at.desc(), Order.id.desc())
-        )
 
     async def next_number(self, user_id: int) -> int:
         """The user's next order number. Only call it holding the user's wallet lock,
         which makes the buyer's orders be numbered one at a time."""
         return int((await self.session.execute(_NEXT_NUMBER, {"buyer": user_id})).scalar_one())
-
-    async def get_visible(self, order_id: int, viewer: Principal) -> Order | None:
-        """The order with its items, if `viewer` owns it or is an admin."""
-        where = [Order.id == order_id]
-        if not viewer.is_superuser:
-            where.append(Order.user_id == viewer.id)
-        statement = self._with_items(*where).execution_options(populate_existing=True)
-        order: Order | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return order
-
-    async def of_user(
-        self, user_id: int, *, status: str | None, limit: int, offset: int
-    ) -> PageResult[Order]:
-        """The user's orders with their items, newest first (ties: higher id first)."""
-        where = [Order.user_id == user_id]
-        if status is not None:
-            where.append(Order.status == status)
-        return await paginate(
-            self.session,
-            self._with_items(*where),
-            limit=limit,
-            offset=offset,
-            count=self.select(*where),
-        )
 
     async def mark_cancelled(self, order_id: int) -> bool:
         """Cancel the order if it is paid. Of two concurrent cancels, the second waits for

@@ -16,7 +16,16 @@ from agora.db.session import after_commit
 from agora.kernel.errors import InvalidInput
 from agora.shop.errors import InvalidState, OrderNotFound, OutOfStock, ProductUnavailable
 from agora.shop.models import Order, OrderItem, OrderStatus, Product
-from agora.shop.repository import OrderRepository, ProductRepository
+from agora.shop.repository import (
+    NEWEST_FIRST,
+    WITH_ITEMS,
+    OrderRepository,
+    ProductRepository,
+    matching,
+    orders_of,
+    product_order,
+    visible_to,
+)
 from agora.shop.schemas import MAX_QUANTITY
 from agora.wallet.service import WalletService
 
@@ -64,7 +73,9 @@ class ShopService:
     async def search_products(
         self, filters: ProductFilter, *, limit: int, offset: int
     ) -> PageResult[Product]:
-        return await self.products.search(filters, limit=limit, offset=offset)
+        return await self.products.list_and_count(
+            *matching(filters), order_by=product_order(filters), limit=limit, offset=offset
+        )
 
     async def place_order(self, buyer: Principal, data: OrderCreate) -> Order:
         """Price the order from current prices, take the stock, debit the buyer and write
@@ -104,13 +115,11 @@ class ShopService:
             self.session,
             partial(logger.info, "order %d paid: %d cents by user %d", order.id, total, buyer.id),
         )
-        return await self._reloaded(order.id, buyer)
+        return await self.get_order(buyer, order.id)
 
     async def cancel_order(self, actor: Principal, order_id: int) -> Order:
         """`paid` to `cancelled`: restock and refund, once, in one transaction."""
-        order = await self.orders.get_visible(order_id, actor)
-        if order is None:
-            raise OrderNotFound
+        order = await self.get_order(actor, order_id)
         if not await self.orders.mark_cancelled(order.id):
             raise InvalidState
         for item in sorted(order.items, key=lambda item: item.product_id):
@@ -121,20 +130,25 @@ class ShopService:
             order_id=order.id,
             note=f"Order {order.order_number} cancelled",
         )
-        return await self._reloaded(order.id, actor)
+        return await self.get_order(actor, order.id)
 
     async def get_order(self, viewer: Principal, order_id: int) -> Order:
-        order = await self.orders.get_visible(order_id, viewer)
+        """The order with its items, if `viewer` owns it or is an admin."""
+        order = await self.orders.get_one_or_none(
+            Order.id == order_id, *visible_to(viewer), options=WITH_ITEMS
+        )
         if order is None:
             raise OrderNotFound
         return order
 
     async def orders_of(
-        self, buyer: Principal, *, status: str | None, limit: int, offset: int
+        self, buyer: Principal, *, status: OrderStatus | None, limit: int, offset: int
     ) -> PageResult[Order]:
-        return await self.orders.of_user(buyer.id, status=status, limit=limit, offset=offset)
-
-    async def _reloaded(self, order_id: int, viewer: Principal) -> Order:
-        order = await self.orders.get_visible(order_id, viewer)
-        assert order is not None  # written by this transaction, which still holds it
-        return order
+        """The buyer's orders with their items, newest first."""
+        return await self.orders.list_and_count(
+            *orders_of(buyer.id, status),
+            order_by=NEWEST_FIRST,
+            limit=limit,
+            offset=offset,
+            options=WITH_ITEMS,
+        )

@@ -14,10 +14,9 @@ from agora.users.models import User
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from sqlalchemy import Row
+    from sqlalchemy import ColumnElement, Row
 
     from agora.kernel.errors import DomainError
-    from agora.kernel.pages import PageResult
 
 
 _PRINCIPAL_BY_ID = select(User.id, User.username, User.is_superuser).where(
@@ -36,6 +35,23 @@ _VIEW_BY_ID = select(
     User.is_superuser,
     User.updated_at,
 ).where(User.id == bindparam("id"), User.deleted_at.is_(None))
+
+
+OLDEST_FIRST = (User.created_at, User.id)
+
+
+def matching(
+    text: str | None, *, search_email: bool, is_active: bool | None
+) -> list[ColumnElement[bool]]:
+    """Filters of the user list: `text` in the username, full name (and, with
+    `search_email`, the email), and the account state."""
+    where: list[ColumnElement[bool]] = []
+    if text is not None:
+        columns = (User.username, User.full_name, *((User.email,) if search_email else ()))
+        where.append(text_search(text, *columns))
+    if is_active is not None:
+        where.append(User.is_active.is_(is_active))
+    return where
 
 
 class UserRepository(Repository[User]):
@@ -63,21 +79,3 @@ class UserRepository(Repository[User]):
         return await self.get_one_or_none(
             or_(User.username == normalized, User.email == normalized), include_deleted=True
         )
-
-    async def search(
-        self,
-        *,
-        text: str | None,
-        search_email: bool,
-        is_active: bool | None,
-        limit: int,
-        offset: int,
-    ) -> PageResult[User]:
-        """Users that are not deleted, oldest first, optionally filtered."""
-        statement = self.select().order_by(User.created_at, User.id)
-        if text is not None:
-            columns = (User.username, User.full_name, *((User.email,) if search_email else ()))
-            statement = statement.where(text_search(text, *columns))
-        if is_active is not None:
-            statement = statement.where(User.is_active.is_(is_active))
-        return await self.get_many_and_count(statement, limit=limit, offset=offset)

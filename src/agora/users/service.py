@@ -9,7 +9,7 @@ from agora.kernel.errors import Forbidden
 from agora.kernel.principal import Principal
 from agora.users.errors import InvalidCredentials, NotYourAccount
 from agora.users.models import User
-from agora.users.repository import UserRepository
+from agora.users.repository import OLDEST_FIRST, UserRepository, matching
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -78,12 +78,9 @@ class UserService:
         # Only admins may see or probe emails and account states.
         if is_active is not None and not actor.is_superuser:
             raise Forbidden("Only admins can filter users by is_active.")
-        return await self.users.search(
-            text=text,
-            search_email=actor.is_superuser,
-            is_active=is_active,
-            limit=limit,
-            offset=offset,
+        where = matching(text, search_email=actor.is_superuser, is_active=is_active)
+        return await self.users.list_and_count(
+            *where, order_by=OLDEST_FIRST, limit=limit, offset=offset
         )
 
     async def update(

@@ -13,6 +13,8 @@ from agora.wallet.models import LedgerEntry, Wallet
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from sqlalchemy import ColumnElement
+
 
 _LOCKED_BALANCES = (
     select(Wallet.user_id, Wallet.balance_cents)
@@ -64,16 +66,20 @@ class WalletRepository(Repository[Wallet]):
         await self.affected(_CREDIT, {"wallet_user": user_id, "amount": amount})
 
 
+NEWEST_FIRST = (LedgerEntry.id.desc(),)
+
+
+def entries_before(user_id: int, before: int | None) -> list[ColumnElement[bool]]:
+    """The user's entries with ids below `before` (all with None)."""
+    where = [LedgerEntry.user_id == user_id]
+    if before is not None:
+        where.append(LedgerEntry.id < before)
+    return where
+
+
 class LedgerRepository(Repository[LedgerEntry]):
     model = LedgerEntry
 
     async def record(self, entries: Sequence[Mapping[str, Any]]) -> list[AnyRow]:
         """Write entries; the stored rows, ids ascending, in the given order."""
         return await self.insert_returning(entries)
-
-    async def of_user(self, user_id: int, before: int | None, limit: int) -> list[LedgerEntry]:
-        """Up to `limit` of the user's entries with ids below `before`, newest first."""
-        statement = self.select(LedgerEntry.user_id == user_id)
-        if before is not None:
-            statement = statement.where(LedgerEntry.id < before)
-        return list(await self.get_many(statement.order_by(LedgerEntry.id.desc()).limit(limit)))

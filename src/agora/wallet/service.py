@@ -16,7 +16,12 @@ from agora.kernel.errors import InvalidRecipient
 from agora.users.service import UserService
 from agora.wallet.errors import InsufficientFunds
 from agora.wallet.models import EntryKind
-from agora.wallet.repository import LedgerRepository, WalletRepository
+from agora.wallet.repository import (
+    NEWEST_FIRST,
+    LedgerRepository,
+    WalletRepository,
+    entries_before,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +45,10 @@ class WalletService:
         return await self.wallets.balance(user.id)
 
     async def history(self, user: Principal, before: int | None, limit: int) -> list[LedgerEntry]:
-        return await self.ledger.of_user(user.id, before, limit)
+        """Up to `limit` of the user's entries with ids below `before`, newest first."""
+        return await self.ledger.list(
+            *entries_before(user.id, before), order_by=NEWEST_FIRST, limit=limit
+        )
 
     async def deposit(self, data: DepositRequest) -> AnyRow:
         """Credit money from outside the system (an admin's act)."""
