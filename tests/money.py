@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from agora.db.session import Database
 from agora.wallet.models import LedgerEntry, Wallet
-from tests.conftest import Account, Accounts
+from tests.factories import Account, Accounts
 
 
 class Bank:

@@ -19,7 +19,8 @@ from agora.db.session import Database
 from agora.posts.models import Post
 from agora.shop.models import Order
 from agora.users.models import User
-from tests.conftest import PASSWORD, Accounts, empty_all_tables
+from tests.databases import empty_all_tables
+from tests.factories import PASSWORD, Accounts
 from tests.money import assert_money_invariants
 
 

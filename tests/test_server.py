@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.config import Settings
-from tests.conftest import PASSWORD, empty_all_tables
+from tests.databases import empty_all_tables
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.server
 

@@ -38,14 +38,11 @@ FEATURE_ROUTERS = (
     admin.router,
 )
 
-# The garbage collector as a server needs it. A request keeps a few hundred container
-# objects alive while it waits for the database, so with dozens in flight CPython's
-# default first-generation threshold (700) starts a collection every few requests that
-# finds nothing to free (those objects die by reference count), and now and then one
-# climbs into a full pass over the million objects of the loaded code (~90 ms, a stall
-# for every request in flight). Measured on GET /users/{id} at 64 connections: ~120 µs of
-# CPU per request. A higher threshold and a frozen startup heap leave the collector the
-# reference cycles it exists for. (BENCHMARKS.md, "Where the time goes".)
+# With dozens of requests in flight, CPython's default thresholds start collections that
+# find nothing to free (a request's objects die by reference count) and now and then a
+# full pass over the loaded code that stalls every request; a frozen startup heap and a
+# higher threshold leave the collector the cycles it exists for (BENCHMARKS.md, "Where
+# the time goes").
 GC_THRESHOLDS = (10_000, 10, 10)
 
 

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, Accounts
+from tests.factories import PASSWORD, Accounts
 from tests.money import Store
 
 

@@ -13,7 +13,7 @@ from agora.chat.models import Conversation
 from agora.db.bulk import BulkLoadError
 from agora.db.session import Database
 from agora.shop.models import Product
-from tests.conftest import Accounts
+from tests.factories import Accounts
 
 
 async def count(database: Database, model: type) -> int:

@@ -15,7 +15,8 @@ from agora.auth.tokens import TokenCodec
 from agora.config import Settings
 from agora.db.session import Database
 from agora.main import create_app
-from tests.conftest import Accounts, kill_other_connections, make_settings
+from tests.databases import kill_other_connections, make_settings
+from tests.factories import Accounts
 
 
 async def test_unknown_paths_and_methods(client: httpx.AsyncClient) -> None:

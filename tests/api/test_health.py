@@ -8,7 +8,7 @@ from agora.config import Settings
 from agora.db.migrations import head_revision
 from agora.db.session import Database
 from agora.main import create_app
-from tests.conftest import empty_database_url, make_settings
+from tests.databases import empty_database_url, make_settings
 
 
 async def get(app_settings: Settings, path: str) -> httpx.Response:

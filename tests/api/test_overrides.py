@@ -8,7 +8,7 @@ from agora.api.security import current_user, optional_user
 from agora.kernel.principal import Principal
 from agora.wallet.router import get_wallet_service
 from agora.wallet.service import WalletService
-from tests.conftest import Accounts
+from tests.factories import Accounts
 
 
 async def test_the_caller_can_be_overridden(

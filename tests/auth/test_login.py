@@ -11,7 +11,7 @@ from agora.config import Settings
 from agora.db.session import Database
 from agora.users.models import User
 from agora.users.passwords import PasswordHasher
-from tests.conftest import PASSWORD, Accounts
+from tests.factories import PASSWORD, Accounts
 
 TOKEN = "/api/v1/auth/token"
 

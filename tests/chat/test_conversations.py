@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.chat.models import Message
-from tests.chat.conftest import Chat
-from tests.conftest import Accounts
+from tests.chat.helpers import Chat
+from tests.factories import Accounts
 
 CONVERSATION_FIELDS = {"id", "title", "owner", "created_at", "updated_at", "message_count"}
 

@@ -13,8 +13,8 @@ from agora.auth.tokens import TokenCodec
 from agora.config import Settings
 from agora.db.session import Database
 from agora.main import create_app
-from tests.chat.conftest import Chat
-from tests.conftest import Accounts
+from tests.chat.helpers import Chat
+from tests.factories import Accounts
 
 
 async def test_export_streams_every_message_in_order(

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.chat.models import Message
 from agora.config import Settings
-from tests.chat.conftest import Chat
-from tests.conftest import Accounts, CountStatements
+from tests.chat.helpers import Chat
+from tests.databases import CountStatements
+from tests.factories import Accounts
 
 MESSAGE_FIELDS = {"id", "conversation_id", "role", "content", "created_at"}
 

@@ -5,8 +5,8 @@ import asyncio
 import httpx
 import pytest
 
-from tests.chat.conftest import Chat
-from tests.conftest import Accounts
+from tests.chat.helpers import Chat
+from tests.factories import Accounts
 
 
 async def test_transfer_hands_the_conversation_over(

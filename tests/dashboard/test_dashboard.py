@@ -2,7 +2,8 @@
 
 import httpx
 
-from tests.conftest import Accounts, CountStatements
+from tests.databases import CountStatements
+from tests.factories import Accounts
 from tests.money import Store
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from agora.db import migrations
 from agora.db.base import Base
 from agora.db.engine import create_engine
-from tests.conftest import empty_database_url, make_settings
+from tests.databases import empty_database_url, make_settings
 
 
 async def test_models_and_migrated_schema_do_not_drift(connection: AsyncConnection) -> None:

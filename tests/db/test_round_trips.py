@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from agora.config import Settings
 from agora.db.session import Database
-from tests.conftest import Accounts
+from tests.factories import Accounts
 
 pytestmark = pytest.mark.dialects("postgresql")
 

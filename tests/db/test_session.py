@@ -13,7 +13,7 @@ from agora.db.errors import CommitOutcomeUnknown, ReadOnlySessionError
 from agora.db.session import Database, after_commit
 from agora.kernel.errors import Conflict
 from agora.users.models import User
-from tests.conftest import empty_all_tables, kill_other_connections
+from tests.databases import empty_all_tables, kill_other_connections
 
 # SQLite has no server connection to lose.
 server_only = pytest.mark.dialects("postgresql", "mariadb")

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.posts.models import Comment
-from tests.conftest import Accounts
-from tests.posts.conftest import Blog
+from tests.factories import Accounts
+from tests.posts.helpers import Blog
 
 
 async def test_comments_are_listed_oldest_first_with_ties_broken_by_id(

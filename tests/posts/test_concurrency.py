@@ -4,7 +4,7 @@ import asyncio
 
 import httpx
 
-from tests.conftest import Accounts
+from tests.factories import Accounts
 
 
 async def test_posts_created_at_once_with_the_same_new_tags_all_succeed(

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.conftest import Account, Accounts
-from tests.posts.conftest import Blog
+from tests.factories import Account, Accounts
+from tests.posts.helpers import Blog
 
 ROLES = ["author", "other", "admin", "anonymous"]
 

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.posts.models import Comment, Post, post_tags
-from tests.conftest import Accounts
-from tests.posts.conftest import Blog
+from tests.factories import Accounts
+from tests.posts.helpers import Blog
 
 POST_FIELDS = {
     "id",

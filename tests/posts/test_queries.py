@@ -4,7 +4,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.posts.models import Comment, Post, Tag
-from tests.conftest import Accounts, CountStatements
+from tests.databases import CountStatements
+from tests.factories import Accounts
 
 
 async def seed(session: AsyncSession, author_id: int, posts: int, comments_each: int) -> None:

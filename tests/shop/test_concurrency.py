@@ -5,7 +5,7 @@ import asyncio
 import httpx
 
 from agora.db.session import Database
-from tests.conftest import Accounts
+from tests.factories import Accounts
 from tests.money import Store, assert_money_invariants
 
 

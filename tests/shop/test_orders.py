@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from agora.db.session import Database
-from tests.conftest import Accounts
+from tests.factories import Accounts
 from tests.money import Store, assert_money_invariants
 
 ORDER_FIELDS = {"id", "order_number", "status", "total_cents", "items", "created_at", "updated_at"}

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.shop.models import Product
-from tests.conftest import Accounts
+from tests.factories import Accounts
 from tests.money import Store
 
 PRODUCT_FIELDS = {

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, Accounts
+from tests.factories import PASSWORD, Accounts
 
 
 async def test_patch_changes_only_the_fields_sent(

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.users.models import User
-from tests.conftest import Accounts, CountStatements
+from tests.databases import CountStatements
+from tests.factories import Accounts
 
 PUBLIC_FIELDS = {"id", "username", "full_name", "created_at"}
 PRIVATE_FIELDS = PUBLIC_FIELDS | {"email", "is_active", "is_superuser", "updated_at"}

@@ -5,7 +5,7 @@ import asyncio
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, Accounts
+from tests.factories import PASSWORD, Accounts
 
 PRIVATE_FIELDS = {
     "id",

@@ -5,11 +5,11 @@ refused) and which claims are required (it otherwise accepts a token without ``e
 
 A client sends the same token with every request until it expires, and verifying it
 (signature, header, claims) costs more CPU than the two queries of a small request
-(measured: ~60 µs in a loop, ~200 µs inside a loaded server; BENCHMARKS.md). So a token
+(BENCHMARKS.md, "Where the time goes"). So a token
 that passed is remembered, keyed by its exact text, with its subject and expiry: a later
 request with the very same token only checks the expiry again. A token that fails is
 never remembered, and whether the account may still act is the database's answer on
-every request (`AuthService.authenticate`), never the cache's.
+every request (`TokenAuthenticator.authenticate`), never the cache's.
 """
 
 from __future__ import annotations

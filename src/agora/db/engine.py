@@ -11,8 +11,8 @@ Two kinds of engine come out of here, each with its own pool:
   autocommit (no BEGIN, no COMMIT; every statement sees its own snapshot, exactly as it
   would under READ COMMITTED anyway); on SQLite no BEGIN is sent. MariaDB starts its
   transaction implicitly with the first statement at no cost, so it keeps the default.
-  A pool of its own, rather than switching a shared connection to autocommit and back
-  at every checkout, saves ~0.1 ms of CPU per request (measured; see BENCHMARKS.md).
+  A pool of its own spares switching a shared connection to autocommit and back at
+  every checkout (BENCHMARKS.md, "Where the time goes").
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def _engine_options(url: URL, settings: Settings) -> dict[str, Any]:
     backend = url.get_backend_name()
     if backend == "postgresql":
         # No JIT: it pays off for long analytical queries, not an API's short ones, and
-        # its compile time (measured: 11 ms on a 50 ms page of posts) lands on whichever
-        # request the planner's estimate happens to push over the threshold.
+        # its compile time lands on whichever request the planner's estimate happens to
+        # push over the threshold.
         options["connect_args"] = {"server_settings": {"application_name": "agora", "jit": "off"}}
     elif backend in ("mysql", "mariadb"):
         options["connect_args"] = {"charset": "utf8mb4"}
@@ -107,6 +107,9 @@ def create_engine(url: str | URL, settings: Settings, *, read_only: bool = False
     backend = parsed.get_backend_name()
     if read_only and reads_in_autocommit(backend):
         options["isolation_level"] = "AUTOCOMMIT"
+        # Its connections hold no transaction to reset (a snapshot's ends with its
+        # session's shielded close), so the pool's ROLLBACK on every return is skipped.
+        options["pool_reset_on_return"] = None
     elif read_only and backend == "sqlite":
         options["execution_options"] = {READ_ONLY_OPTION: True}
     engine = create_async_engine(parsed, **options)

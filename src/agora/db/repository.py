@@ -41,8 +41,8 @@ AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
 AnyRow: TypeAlias = "Row[*tuple[Any, ...]]"
 
 # Statements the generic methods build, kept per model (and dialect): a statement object
-# that is reused keeps its compiled SQL and its cache key, while building a new one costs
-# as much CPU as its round trip (measured: ~0.2 ms per statement on a money transfer).
+# that is reused keeps its compiled SQL and its cache key, where building one costs as
+# much CPU as its round trip (BENCHMARKS.md, "Where the time goes").
 # (model, include deleted rows, stored columns rather than the entity) -> the statement.
 _BY_ID_STATEMENTS: dict[tuple[type[Base], bool, bool], Select[Any]] = {}
 _INSERT_STATEMENTS: dict[tuple[type[Base], str, str], Any] = {}
@@ -107,11 +107,7 @@ class Repository(Generic[ModelT]):
 
     def _by_id(self, include_deleted: bool, *, columns: bool = False) -> Select[Any]:
         """``SELECT ... WHERE pk = :id`` of the entity, or with `columns` of the table's
-        stored columns, built once per model.
-
-        A statement object that is reused keeps its compiled form and cache key; building
-        a fresh one per call costs ~0.1 ms of CPU, as much as the query's round trip.
-        """
+        stored columns, built once per model (see `_BY_ID_STATEMENTS`)."""
         key = (self.model, include_deleted, columns)
         statement = _BY_ID_STATEMENTS.get(key)
         if statement is None:
@@ -199,11 +195,8 @@ class Repository(Generic[ModelT]):
 
     async def get_row(self, id_: Any) -> AnyRow:
         """The stored columns of the row with primary key `id_` (not deleted), or
-        `NotFound`: for reads that answer a row as it is, with no entity to build.
-
-        A Core row skips the ORM's per-statement bookkeeping and the entity's construction
-        and identity-map entry (on GET /products/{id}: 14% of the request's instructions).
-        """
+        `NotFound`: for hot reads that answer a row as it is. A Core row skips the ORM's
+        bookkeeping and the entity (BENCHMARKS.md, "GET /api/v1/products/{id}")."""
         row = await self.fetch_row(self._by_id(False, columns=True), {"id": id_})
         if row is None:
             raise NotFound(f"{self.model.__name__} not found.")
@@ -214,11 +207,9 @@ class Repository(Generic[ModelT]):
     ) -> Row[Any] | None:
         """One row of a Core statement, run on the session's connection.
 
-        For hot reads that need a few columns rather than an entity: this skips the ORM's
-        per-statement bookkeeping (~50 µs of CPU per statement, measured). The connection
-        and the statement are one trip into SQLAlchemy's synchronous core (`run_sync`)
-        rather than two awaits, each wrapping its own greenlet and async proxy: ~40k
-        fewer instructions per statement (BENCHMARKS.md).
+        For hot reads that need a few columns rather than an entity. The connection and
+        the statement are one trip into SQLAlchemy's synchronous core (`run_sync`), not
+        two awaits each with its own greenlet (BENCHMARKS.md, "Where the time goes").
         """
         return await self.session.run_sync(_fetch_row, statement, parameters)
 

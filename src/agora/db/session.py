@@ -96,8 +96,8 @@ class SessionSource:
 
     SQLAlchemy's async pool hands a returned connection to whichever coroutine asks
     first, so under load a request that was already waiting can lose it to a newcomer,
-    again and again: measured at 64 concurrent requests on a pool of 20, p50 60 ms but
-    p99 900 ms. asyncio's Semaphore is first-come first-served, so units of work queue
+    again and again (a p99 fifteen times the median). asyncio's Semaphore is first-come
+    first-served, so units of work queue
     here instead and the pool itself never has waiters. Waiting longer than the pool
     timeout is `DatabaseBusy` (503), as a pool timeout would be.
     """
@@ -119,8 +119,7 @@ class SessionSource:
 
         A closed session taken back into use, or a new one. A closed session holds
         nothing (no objects, no connection, no transaction) and SQLAlchemy documents it
-        as reusable, while building one costs ~60 µs of CPU (two objects, each entered in
-        a weak registry): a tenth of a small read.
+        as reusable, while building one is a noticeable part of a small read.
         """
         if self.gate is not None:
             await self._pass_gate(self.gate)
@@ -133,8 +132,8 @@ class SessionSource:
         does, so that a client going away cannot cut a ROLLBACK short and keep the
         connection from the pool. Unless the caller knows the close is `quiet`: it sends
         nothing to the database (no transaction is open there), so it never waits and
-        cannot be cancelled, and the shield's task (~40k instructions, 2.5% of a small
-        read) would buy nothing. A session whose close failed is dropped.
+        cannot be cancelled, and the shield's task would buy nothing. A session whose
+        close failed is dropped.
         """
         try:
             await (session.close() if quiet else asyncio.shield(session.close()))

@@ -9,7 +9,7 @@ therefore never wait for each other in a circle; a deadlock the database still r
 from __future__ import annotations
 
 import logging
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 from agora.db.session import after_commit
@@ -57,7 +57,11 @@ class ShopService:
         self.session = session
         self.products = ProductRepository(session)
         self.orders = OrderRepository(session)
-        self.wallet = WalletService(session)
+
+    @cached_property
+    def wallet(self) -> WalletService:
+        """Built on first use: reads of the catalogue never need it."""
+        return WalletService(self.session)
 
     async def create_product(self, data: ProductCreate) -> Product:
         return await self.products.add(Product(**data.model_dump()))

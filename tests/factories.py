@@ -1,0 +1,72 @@
+"""Accounts made as a client makes them: registered and signed in through the API."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from agora.config import Settings
+from agora.db.session import Database
+from agora.users.passwords import PasswordHasher
+from agora.users.schemas import UserCreate
+from agora.users.service import UserService
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Account:
+    """A registered user as a test sees it: its private view and its auth header."""
+
+    id: int
+    username: str
+    email: str
+    password: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Accounts:
+    """Registers users through the API (and admins through the service, like the CLI)."""
+
+    def __init__(self, client: httpx.AsyncClient, database: Database, settings: Settings):
+        self.client = client
+        self.database = database
+        self.hasher = PasswordHasher.from_settings(settings)
+        self._count = 0
+
+    def _next_name(self, prefix: str) -> str:
+        self._count += 1
+        return f"{prefix}{self._count}"
+
+    async def login(self, login: str, password: str = PASSWORD) -> dict[str, str]:
+        response = await self.client.post(
+            "/api/v1/auth/token", data={"username": login, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    async def user(self, username: str | None = None, **fields: Any) -> Account:
+        username = username or self._next_name("user")
+        body = {"email": f"{username}@example.com", "username": username, "password": PASSWORD}
+        body.update(fields)
+        response = await self.client.post("/api/v1/users", json=body)
+        assert response.status_code == 201, response.text
+        created = response.json()
+        return Account(
+            created["id"],
+            created["username"],
+            created["email"],
+            body["password"],
+            await self.login(created["username"], body["password"]),
+        )
+
+    async def admin(self, username: str | None = None) -> Account:
+        username = username or self._next_name("admin")
+        data = UserCreate(
+            email=f"{username}@example.com", username=username, password=SecretStr(PASSWORD)
+        )
+        user = await self.database.run_in_transaction(
+            lambda session: UserService(session).register(data, self.hasher, is_superuser=True)
+        )
+        return Account(user.id, user.username, user.email, PASSWORD, await self.login(username))
