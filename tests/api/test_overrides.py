@@ -7,6 +7,7 @@ from agora.api.dependencies import SessionDep
 from agora.api.security import current_user, optional_user
 from agora.kernel.principal import Principal
 from agora.wallet.router import get_wallet_service
+from agora.wallet.schemas import Balance
 from agora.wallet.service import WalletService
 from tests.factories import Accounts
 
@@ -46,8 +47,8 @@ async def test_an_anonymous_endpoint_sees_an_overridden_optional_caller(
 
 
 class GenerousWallet(WalletService):
-    async def balance(self, user: Principal) -> int:
-        return 4_200
+    async def balance(self, user: Principal) -> Balance:
+        return Balance(balance_cents=4_200)
 
 
 async def test_a_service_can_be_overridden(

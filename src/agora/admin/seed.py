@@ -227,8 +227,8 @@ class Seeder:
 
         async def tag_ids(session: AsyncSession) -> list[int]:
             # In name order: the same seed draws the same tags whatever order they come in.
-            tags = await PostService(session).named_tags(_TAGS)
-            return [tag.id for tag in sorted(tags, key=lambda tag: tag.name)]
+            ids = await PostService(session).named_tags(_TAGS)
+            return [ids[name] for name in sorted(ids)]
 
         tags = await self.database.run_in_transaction(tag_ids)
         first = await self._next_id(posts)

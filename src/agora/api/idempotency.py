@@ -76,14 +76,13 @@ class Idempotency:
     async def answer(
         self,
         user: Principal,
-        view: type[BaseModel],
-        operation: Callable[[], Awaitable[object]],
+        operation: Callable[[], Awaitable[BaseModel]],
         status_code: int = 200,
     ) -> Response:
-        """`run` for an operation whose result is answered as `view` (validated from it)."""
+        """`run` for an operation that answers with a read model."""
 
         async def respond() -> Response:
-            return json_response(view.model_validate(await operation()), status_code)
+            return json_response(await operation(), status_code)
 
         return await self.run(user, respond)
 

@@ -1,12 +1,10 @@
 """HTTP endpoints of chat history (/conversations)."""
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
 from typing import Annotated
 
 from fastapi import Depends, Response, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.api.dependencies import DatabaseDep, SessionDep
 from agora.api.params import CursorPagination, Pagination
@@ -14,8 +12,7 @@ from agora.api.routing import api_router
 from agora.api.schemas import CursorPage, Page, not_found
 from agora.api.security import CurrentUser
 from agora.api.streaming import MEDIA_TYPES, export_response
-from agora.chat.models import Conversation
-from agora.chat.repository import EXPORT_COLUMNS, MessageRepository
+from agora.chat.repository import EXPORT_COLUMNS
 from agora.chat.schemas import (
     ConversationCreate,
     ConversationDetail,
@@ -27,7 +24,6 @@ from agora.chat.schemas import (
     TransferRequest,
 )
 from agora.chat.service import ChatService
-from agora.db.repository import AnyRow
 
 router = api_router("/conversations", tags=["chat"])
 
@@ -44,7 +40,7 @@ OWNED = not_found("no such conversation, or not the caller's")
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationRead)
 async def start_conversation(
     data: ConversationCreate, owner: CurrentUser, chat: ChatServiceDep
-) -> Conversation:
+) -> ConversationRead:
     return await chat.start(owner, data)
 
 
@@ -62,16 +58,13 @@ async def read_conversation(
     conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep
 ) -> ConversationDetail:
     """With its 20 latest messages, oldest of them first."""
-    conversation, latest = await chat.get(owner, conversation_id)
-    return ConversationDetail.model_validate(
-        {**ConversationRead.model_validate(conversation).model_dump(), "messages": latest}
-    )
+    return await chat.get(owner, conversation_id)
 
 
 @router.patch("/{conversation_id}", response_model=ConversationRead, responses=OWNED)
 async def rename_conversation(
     conversation_id: uuid.UUID, data: ConversationUpdate, owner: CurrentUser, chat: ChatServiceDep
-) -> Conversation:
+) -> ConversationRead:
     return await chat.rename(owner, conversation_id, data)
 
 
@@ -94,8 +87,7 @@ async def append_messages(
     conversation_id: uuid.UUID, batch: MessageBatch, owner: CurrentUser, chat: ChatServiceDep
 ) -> MessageList:
     """1 to 1,000 messages, stored all or nothing, in order (ids ascending)."""
-    messages = await chat.append(owner, conversation_id, batch)
-    return MessageList.model_validate({"items": messages})
+    return await chat.append(owner, conversation_id, batch)
 
 
 @router.get("/{conversation_id}/messages", response_model=CursorPage[MessageRead], responses=OWNED)
@@ -113,7 +105,7 @@ async def list_messages(
 @router.post("/{conversation_id}/transfer", response_model=ConversationRead, responses=OWNED)
 async def transfer_conversation(
     conversation_id: uuid.UUID, data: TransferRequest, owner: CurrentUser, chat: ChatServiceDep
-) -> Conversation:
+) -> ConversationRead:
     """Give the conversation to another active user; 422 `invalid_recipient` otherwise."""
     return await chat.transfer(owner, conversation_id, data.to_user_id)
 
@@ -129,14 +121,9 @@ async def export_conversation(
     """Every message, oldest first, one JSON object per line (each shaped like the
     messages of the message list), streamed from the database without holding the
     conversation in memory."""
-    await chat.ensure_owned(owner, conversation_id)
-
-    def batches(session: AsyncSession) -> AsyncIterator[Sequence[AnyRow]]:
-        return MessageRepository(session).export(conversation_id, owner.id)
-
     return export_response(
         database,
-        batches,
+        await chat.export(owner, conversation_id),
         file_format="ndjson",
         columns=EXPORT_COLUMNS,
         filename=f"conversation-{conversation_id}",

@@ -26,4 +26,4 @@ DashboardServiceDep = Annotated[DashboardService, Depends(get_dashboard_service)
 @router.get("/users/me/dashboard", response_model=Dashboard)
 async def read_dashboard(user: CurrentUser, dashboard: DashboardServiceDep) -> Dashboard:
     """The caller's account, balance, number of orders and 10 newest orders."""
-    return Dashboard.model_validate(await dashboard.of(user))
+    return await dashboard.of(user)

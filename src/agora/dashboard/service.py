@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from agora.dashboard.schemas import Dashboard
+from agora.users.schemas import UserPrivate
+
 if TYPE_CHECKING:
     from agora.kernel.principal import Principal
     from agora.shop.service import ShopService
@@ -25,11 +28,11 @@ class DashboardService:
         self.wallet = wallet
         self.shop = shop
 
-    async def of(self, user: Principal) -> dict[str, object]:
+    async def of(self, user: Principal) -> Dashboard:
         recent = await self.shop.orders_of(user, status=None, limit=RECENT_ORDERS, offset=0)
-        return {
-            "user": await self.users.read(user.id),
-            "balance_cents": await self.wallet.balance(user),
-            "order_count": recent.total,
-            "recent_orders": recent.items,
-        }
+        return Dashboard(
+            user=UserPrivate.model_validate(await self.users.read(user, user.id)),
+            balance_cents=(await self.wallet.balance(user)).balance_cents,
+            order_count=recent.total,
+            recent_orders=list(recent.items),
+        )

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 ItemT = TypeVar("ItemT")
+ViewT = TypeVar("ViewT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,3 +18,7 @@ class PageResult(Generic[ItemT]):
 
     items: Sequence[ItemT]
     total: int
+
+    def map(self, view: Callable[[ItemT], ViewT]) -> PageResult[ViewT]:
+        """The same page with each item turned into `view(item)`."""
+        return PageResult([view(item) for item in self.items], self.total)

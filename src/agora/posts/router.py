@@ -9,7 +9,6 @@ from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
 from agora.api.schemas import Page, not_found
 from agora.api.security import CurrentUser, OptionalUser
-from agora.posts.models import Comment, Post
 from agora.posts.repository import PostFilter
 from agora.posts.schemas import (
     AuthorStat,
@@ -37,7 +36,7 @@ NOT_FOUND = not_found("missing, or a draft the caller may not see")
 
 
 @router.post("/posts", status_code=status.HTTP_201_CREATED, response_model=PostRead)
-async def create_post(data: PostCreate, author: CurrentUser, posts: PostServiceDep) -> Post:
+async def create_post(data: PostCreate, author: CurrentUser, posts: PostServiceDep) -> PostRead:
     """Tags are trimmed, lower-cased and de-duplicated; at most 10."""
     return await posts.create(author, data)
 
@@ -67,7 +66,7 @@ async def list_posts(
 
 
 @router.get("/posts/{post_id}", response_model=PostDetail, responses=NOT_FOUND)
-async def read_post(post_id: PathId, viewer: OptionalUser, posts: PostServiceDep) -> Post:
+async def read_post(post_id: PathId, viewer: OptionalUser, posts: PostServiceDep) -> PostDetail:
     """The post with its comments, each with its author, oldest first."""
     return await posts.get(viewer, post_id)
 
@@ -75,7 +74,7 @@ async def read_post(post_id: PathId, viewer: OptionalUser, posts: PostServiceDep
 @router.patch("/posts/{post_id}", response_model=PostRead, responses=NOT_FOUND)
 async def update_post(
     post_id: PathId, data: PostUpdate, actor: CurrentUser, posts: PostServiceDep
-) -> Post:
+) -> PostRead:
     """Author or admin. Only the fields sent change; `tags` replaces the set."""
     return await posts.update(actor, post_id, data)
 
@@ -95,7 +94,7 @@ async def delete_post(post_id: PathId, actor: CurrentUser, posts: PostServiceDep
 )
 async def create_comment(
     post_id: PathId, data: CommentCreate, author: CurrentUser, posts: PostServiceDep
-) -> Comment:
+) -> CommentRead:
     return await posts.comment(author, post_id, data)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from agora.db.types import utc_now
 from agora.posts.errors import CommentNotFound, NotYourComment, NotYourPost, PostNotFound
-from agora.posts.models import Comment, Post, Tag
+from agora.posts.models import Comment, Post
 from agora.posts.repository import (
     COMMENT_WITH_AUTHOR,
     NEWEST_FIRST,
@@ -27,6 +27,7 @@ from agora.posts.repository import (
     matching,
     visible_to,
 )
+from agora.posts.schemas import AuthorStat, CommentRead, PostDetail, PostRead, TagStat
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -50,22 +51,25 @@ class PostService:
         self.tags = TagRepository(session)
         self.comments = CommentRepository(session)
 
-    async def get(self, viewer: Principal | None, post_id: int) -> Post:
+    async def get(self, viewer: Principal | None, post_id: int) -> PostDetail:
         """The post with its comments, if `viewer` may see it."""
-        return await self._visible(post_id, viewer, options=WITH_COMMENTS)
+        return PostDetail.model_validate(
+            await self._visible(post_id, viewer, options=WITH_COMMENTS)
+        )
 
     async def search(
         self, viewer: Principal | None, filters: PostFilter, *, limit: int, offset: int
-    ) -> PageResult[Post]:
-        return await self.posts.list_and_count(
+    ) -> PageResult[PostRead]:
+        page = await self.posts.list_and_count(
             *matching(viewer, filters),
             order_by=NEWEST_FIRST,
             limit=limit,
             offset=offset,
             options=POST_LOADING,
         )
+        return page.map(PostRead.model_validate)
 
-    async def create(self, author: Principal, data: PostCreate) -> Post:
+    async def create(self, author: Principal, data: PostCreate) -> PostRead:
         post = Post(
             author_id=author.id,
             title=data.title,
@@ -76,7 +80,7 @@ class PostService:
         await self.posts.add(post)
         return await self._reloaded(post, author)
 
-    async def update(self, actor: Principal, post_id: int, data: PostUpdate) -> Post:
+    async def update(self, actor: Principal, post_id: int, data: PostUpdate) -> PostRead:
         post = await self._editable(actor, post_id)
         changes: dict[str, Any] = data.changes()
         if (tags := changes.pop("tags", None)) is not None:
@@ -91,24 +95,27 @@ class PostService:
         """The post goes, and with it (in the database) its comments and tag links."""
         await self.posts.delete(await self._editable(actor, post_id))
 
-    async def comment(self, author: Principal, post_id: int, data: CommentCreate) -> Comment:
+    async def comment(self, author: Principal, post_id: int, data: CommentCreate) -> CommentRead:
         await self._visible(post_id, author)
         comment = await self.comments.add(
             Comment(post_id=post_id, author_id=author.id, content=data.content)
         )
-        return await self.comments.get(comment.id, options=COMMENT_WITH_AUTHOR)
+        return CommentRead.model_validate(
+            await self.comments.get(comment.id, options=COMMENT_WITH_AUTHOR)
+        )
 
     async def comments_of(
         self, viewer: Principal | None, post_id: int, *, limit: int, offset: int
-    ) -> PageResult[Comment]:
+    ) -> PageResult[CommentRead]:
         await self._visible(post_id, viewer)
-        return await self.comments.list_and_count(
+        page = await self.comments.list_and_count(
             Comment.post_id == post_id,
             order_by=OLDEST_COMMENTS_FIRST,
             limit=limit,
             offset=offset,
             options=COMMENT_WITH_AUTHOR,
         )
+        return page.map(CommentRead.model_validate)
 
     async def delete_comment(self, actor: Principal, comment_id: int) -> None:
         comment = await self.comments.get_one_or_none(Comment.id == comment_id)
@@ -119,17 +126,19 @@ class PostService:
             raise NotYourComment
         await self.comments.delete(comment)
 
-    async def named_tags(self, names: list[str]) -> list[Tag]:
-        """The tags with these normalized names, created when missing."""
-        return await self.tags.named(names)
+    async def named_tags(self, names: list[str]) -> dict[str, int]:
+        """The ids of the tags with these normalized names, created when missing."""
+        return {tag.name: tag.id for tag in await self.tags.named(names)}
 
-    async def tag_popularity(self, *, limit: int, offset: int) -> PageResult[Any]:
-        return await self.tags.popularity(limit=limit, offset=offset)
+    async def tag_popularity(self, *, limit: int, offset: int) -> PageResult[TagStat]:
+        page = await self.tags.popularity(limit=limit, offset=offset)
+        return page.map(TagStat.model_validate)
 
     async def author_post_counts(
         self, *, min_posts: int, limit: int, offset: int
-    ) -> PageResult[Any]:
-        return await self.posts.author_post_counts(min_posts=min_posts, limit=limit, offset=offset)
+    ) -> PageResult[AuthorStat]:
+        page = await self.posts.author_post_counts(min_posts=min_posts, limit=limit, offset=offset)
+        return page.map(AuthorStat.model_validate)
 
     async def _visible_or_none(
         self, post_id: int, viewer: Principal | None, options: Sequence[ORMOption] = POST_LOADING
@@ -153,6 +162,6 @@ class PostService:
             raise NotYourPost
         return post
 
-    async def _reloaded(self, post: Post, viewer: Principal) -> Post:
+    async def _reloaded(self, post: Post, viewer: Principal) -> PostRead:
         """The post as responses show it: with author, tags and comment count."""
-        return await self._visible(post.id, viewer)
+        return PostRead.model_validate(await self._visible(post.id, viewer))

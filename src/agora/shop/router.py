@@ -8,9 +8,9 @@ from agora.api.dependencies import SessionDep
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
-from agora.api.schemas import MAX_AMOUNT_CENTS, Page, json_response, not_found
+from agora.api.schemas import MAX_AMOUNT_CENTS, Page, not_found
 from agora.api.security import AdminUser, CurrentUser
-from agora.shop.models import Order, OrderStatus, Product
+from agora.shop.models import OrderStatus
 from agora.shop.repository import ProductFilter, ProductSort
 from agora.shop.schemas import (
     OrderCreate,
@@ -33,7 +33,9 @@ ORDER_NOT_FOUND = not_found("no such order, or not the caller's")
 
 
 @router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductRead)
-async def create_product(data: ProductCreate, _admin: AdminUser, shop: ShopServiceDep) -> Product:
+async def create_product(
+    data: ProductCreate, _admin: AdminUser, shop: ShopServiceDep
+) -> ProductRead:
     return await shop.create_product(data)
 
 
@@ -57,8 +59,8 @@ async def list_products(
 @router.get(
     "/products/{product_id}", response_model=ProductRead, responses=not_found("no such product")
 )
-async def read_product(product_id: PathId, shop: ShopServiceDep) -> Response:
-    return json_response(ProductRead.model_validate(await shop.get_product(product_id)))
+async def read_product(product_id: PathId, shop: ShopServiceDep) -> ProductRead:
+    return await shop.get_product(product_id)
 
 
 @router.patch(
@@ -66,7 +68,7 @@ async def read_product(product_id: PathId, shop: ShopServiceDep) -> Response:
 )
 async def update_product(
     product_id: PathId, data: ProductUpdate, _admin: AdminUser, shop: ShopServiceDep
-) -> Product:
+) -> ProductRead:
     return await shop.update_product(product_id, data)
 
 
@@ -85,7 +87,7 @@ async def place_order(
     """Priced from current prices; stock taken and the buyer's wallet debited in one
     transaction. Send an `Idempotency-Key` to make retries safe."""
     return await idempotency.answer(
-        buyer, OrderRead, lambda: shop.place_order(buyer, data), status.HTTP_201_CREATED
+        buyer, lambda: shop.place_order(buyer, data), status.HTTP_201_CREATED
     )
 
 
@@ -104,7 +106,7 @@ async def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=OrderRead, responses=ORDER_NOT_FOUND)
-async def read_order(order_id: PathId, viewer: CurrentUser, shop: ShopServiceDep) -> Order:
+async def read_order(order_id: PathId, viewer: CurrentUser, shop: ShopServiceDep) -> OrderRead:
     return await shop.get_order(viewer, order_id)
 
 
@@ -117,4 +119,4 @@ async def cancel_order(
     order_id: PathId, actor: CurrentUser, shop: ShopServiceDep, idempotency: IdempotencyDep
 ) -> Response:
     """The owner or an admin: refund and restock, once."""
-    return await idempotency.answer(actor, OrderRead, lambda: shop.cancel_order(actor, order_id))
+    return await idempotency.answer(actor, lambda: shop.cancel_order(actor, order_id))

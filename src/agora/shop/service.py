@@ -26,13 +26,12 @@ from agora.shop.repository import (
     product_order,
     visible_to,
 )
-from agora.shop.schemas import MAX_QUANTITY
+from agora.shop.schemas import MAX_QUANTITY, OrderRead, ProductRead
 from agora.wallet.service import WalletService
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.db.repository import AnyRow
     from agora.kernel.pages import PageResult
     from agora.kernel.principal import Principal
     from agora.shop.repository import ProductFilter
@@ -63,25 +62,26 @@ class ShopService:
         """Built on first use: reads of the catalogue never need it."""
         return WalletService(self.session)
 
-    async def create_product(self, data: ProductCreate) -> Product:
-        return await self.products.add(Product(**data.model_dump()))
+    async def create_product(self, data: ProductCreate) -> ProductRead:
+        return ProductRead.model_validate(await self.products.add(Product(**data.model_dump())))
 
-    async def update_product(self, product_id: int, data: ProductUpdate) -> Product:
+    async def update_product(self, product_id: int, data: ProductUpdate) -> ProductRead:
         product = await self.products.get(product_id)
-        return await self.products.update(product, data.changes())
+        return ProductRead.model_validate(await self.products.update(product, data.changes()))
 
-    async def get_product(self, product_id: int) -> AnyRow:
+    async def get_product(self, product_id: int) -> ProductRead:
         """The product's stored columns, whether it is on sale or not."""
-        return await self.products.get_row(product_id)
+        return ProductRead.model_validate(await self.products.get_row(product_id))
 
     async def search_products(
         self, filters: ProductFilter, *, limit: int, offset: int
-    ) -> PageResult[Product]:
-        return await self.products.list_and_count(
+    ) -> PageResult[ProductRead]:
+        page = await self.products.list_and_count(
             *matching(filters), order_by=product_order(filters), limit=limit, offset=offset
         )
+        return page.map(ProductRead.model_validate)
 
-    async def place_order(self, buyer: Principal, data: OrderCreate) -> Order:
+    async def place_order(self, buyer: Principal, data: OrderCreate) -> OrderRead:
         """Price the order from current prices, take the stock, debit the buyer and write
         the ledger, in one transaction. Refusals, checked in this order: 422
         `product_unavailable`, 409 `out_of_stock`, 409 `insufficient_funds`."""
@@ -121,9 +121,9 @@ class ShopService:
         )
         return await self.get_order(buyer, order.id)
 
-    async def cancel_order(self, actor: Principal, order_id: int) -> Order:
+    async def cancel_order(self, actor: Principal, order_id: int) -> OrderRead:
         """`paid` to `cancelled`: restock and refund, once, in one transaction."""
-        order = await self.get_order(actor, order_id)
+        order = await self._visible_order(actor, order_id)
         if not await self.orders.mark_cancelled(order.id):
             raise InvalidState
         for item in sorted(order.items, key=lambda item: item.product_id):
@@ -136,8 +136,11 @@ class ShopService:
         )
         return await self.get_order(actor, order.id)
 
-    async def get_order(self, viewer: Principal, order_id: int) -> Order:
+    async def get_order(self, viewer: Principal, order_id: int) -> OrderRead:
         """The order with its items, if `viewer` owns it or is an admin."""
+        return OrderRead.model_validate(await self._visible_order(viewer, order_id))
+
+    async def _visible_order(self, viewer: Principal, order_id: int) -> Order:
         order = await self.orders.get_one_or_none(
             Order.id == order_id, *visible_to(viewer), options=WITH_ITEMS
         )
@@ -147,12 +150,13 @@ class ShopService:
 
     async def orders_of(
         self, buyer: Principal, *, status: OrderStatus | None, limit: int, offset: int
-    ) -> PageResult[Order]:
+    ) -> PageResult[OrderRead]:
         """The buyer's orders with their items, newest first."""
-        return await self.orders.list_and_count(
+        page = await self.orders.list_and_count(
             *orders_of(buyer.id, status),
             order_by=NEWEST_FIRST,
             limit=limit,
             offset=offset,
             options=WITH_ITEMS,
         )
+        return page.map(OrderRead.model_validate)

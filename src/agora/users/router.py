@@ -1,20 +1,17 @@
 """HTTP endpoints for accounts (/users)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response, status
-from sqlalchemy import Row
 
 from agora.api.dependencies import SessionDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
-from agora.api.schemas import Page, json_response
+from agora.api.schemas import Page
 from agora.api.security import CurrentUser
-from agora.kernel.principal import Principal
-from agora.users.models import User
 from agora.users.passwords import PasswordHasher
-from agora.users.schemas import UserCreate, UserPrivate, UserPublic, UserUpdate
-from agora.users.service import UserService, can_see_private_view
+from agora.users.schemas import UserCreate, UserPrivate, UserPublic, UserUpdate, UserView
+from agora.users.service import UserService
 
 router = api_router("/users", tags=["users"])
 
@@ -32,48 +29,44 @@ UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 
 
-def _view(actor: Principal, user: Row[Any]) -> Response:
-    view = UserPrivate if can_see_private_view(actor, user.id) else UserPublic
-    return json_response(view.model_validate(user))
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPrivate,
     responses={409: {"description": "email_taken or username_taken"}},
 )
-async def register(data: UserCreate, users: UserServiceDep, passwords: PasswordHasherDep) -> User:
+async def register(
+    data: UserCreate, users: UserServiceDep, passwords: PasswordHasherDep
+) -> UserPrivate:
     """Create an account. Email and username are stored lower-case."""
     return await users.register(data, passwords)
 
 
 @router.get("/me", response_model=UserPrivate)
-async def read_me(actor: CurrentUser, users: UserServiceDep) -> Response:
-    return _view(actor, await users.read(actor.id))
+async def read_me(actor: CurrentUser, users: UserServiceDep) -> UserPublic:
+    return await users.read(actor, actor.id)
 
 
-@router.get("", response_model=Page[UserPrivate] | Page[UserPublic])
+@router.get("", response_model=Page[UserView])
 async def list_users(
     actor: CurrentUser,
     users: UserServiceDep,
     pagination: Pagination,
     q: SearchText = None,
     is_active: Annotated[bool | None, Query(description="Admins only.")] = None,
-) -> Page[UserPrivate] | Page[UserPublic]:
+) -> Page[UserView]:
     """Users that are not deleted, oldest first. Admins get private views and may search
     emails and filter by `is_active`; everyone else gets public views."""
     result = await users.search(
         actor, text=q, is_active=is_active, limit=pagination.limit, offset=pagination.offset
     )
-    page_type = Page[UserPrivate] if actor.is_superuser else Page[UserPublic]
-    return page_type.model_validate(pagination.page(result))
+    return Page[UserView].model_validate(pagination.page(result))
 
 
-@router.get("/{user_id}", response_model=UserPrivate | UserPublic)
-async def read_user(user_id: PathId, actor: CurrentUser, users: UserServiceDep) -> Response:
+@router.get("/{user_id}", response_model=UserView)
+async def read_user(user_id: PathId, actor: CurrentUser, users: UserServiceDep) -> UserPublic:
     """The private view for yourself and for admins, the public view otherwise."""
-    return _view(actor, await users.read(user_id))
+    return await users.read(actor, user_id)
 
 
 @router.patch(
@@ -90,7 +83,7 @@ async def update_user(
     actor: CurrentUser,
     users: UserServiceDep,
     passwords: PasswordHasherDep,
-) -> User:
+) -> UserPrivate:
     """Change only the fields sent. A new password is hashed; admins may set `is_active`."""
     return await users.update(actor, user_id, data, passwords)
 

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, EmailStr, Field, SecretStr, StringConstraints
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    EmailStr,
+    Field,
+    SecretStr,
+    StringConstraints,
+    Tag,
+)
 
 from agora.api.schemas import InputModel, OutputModel, UpdateModel
 from agora.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH
@@ -60,6 +68,18 @@ class UserPrivate(UserPublic):
     is_active: bool
     is_superuser: bool
     updated_at: datetime
+
+
+def _view_kind(view: Any) -> str:
+    return "private" if isinstance(view, UserPrivate) else "public"
+
+
+# The view a caller gets of an account (see `UserService.read`). Tagged by its class, so
+# that validating and serializing one never tries the other first.
+UserView = Annotated[
+    Annotated[UserPrivate, Tag("private")] | Annotated[UserPublic, Tag("public")],
+    Discriminator(_view_kind),
+]
 
 
 class UserRef(OutputModel):

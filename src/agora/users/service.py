@@ -1,18 +1,21 @@
 """Business rules for accounts: who may see, change and delete which user, and whose
-password opens which account."""
+password opens which account.
+
+Like every service, it answers with read models (`UserPrivate`, `UserPublic`): which view
+of an account a caller gets is a rule of this feature, decided here and nowhere else."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agora.kernel.errors import Forbidden
 from agora.kernel.principal import Principal
 from agora.users.errors import InvalidCredentials, NotYourAccount
 from agora.users.models import User
 from agora.users.repository import OLDEST_FIRST, UserRepository, matching
+from agora.users.schemas import UserPrivate, UserPublic
 
 if TYPE_CHECKING:
-    from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from agora.kernel.pages import PageResult
@@ -24,6 +27,10 @@ def can_see_private_view(actor: Principal, user_id: int) -> bool:
     return actor.id == user_id or actor.is_superuser
 
 
+def _view_for(actor: Principal, user_id: int) -> type[UserPublic]:
+    return UserPrivate if can_see_private_view(actor, user_id) else UserPublic
+
+
 class UserService:
     """Accounts. The methods that hash or verify a password are given the app's
     `PasswordHasher`; the others need only the session."""
@@ -33,7 +40,7 @@ class UserService:
 
     async def register(
         self, data: UserCreate, passwords: PasswordHasher, *, is_superuser: bool = False
-    ) -> User:
+    ) -> UserPrivate:
         """A new active account; `email_taken`/`username_taken` when either is in use."""
         user = User(
             email=data.email,
@@ -42,11 +49,13 @@ class UserService:
             hashed_password=await passwords.hash(data.password.get_secret_value()),
             is_superuser=is_superuser,
         )
-        return await self.users.add(user)
+        return UserPrivate.model_validate(await self.users.add(user))
 
-    async def read(self, user_id: int) -> Row[Any]:
-        """What the views of a user show (any signed-in user may read any account)."""
-        return await self.users.get_view_row(user_id)
+    async def read(self, actor: Principal, user_id: int) -> UserPublic:
+        """Any signed-in user may read any account: the private view for oneself and for
+        admins, the public view for everyone else."""
+        row = await self.users.get_view_row(user_id)
+        return _view_for(actor, user_id).model_validate(row)
 
     async def get_principal_or_none(self, user_id: int) -> Principal | None:
         """The user as a `Principal`, if it exists, is active and is not deleted."""
@@ -74,18 +83,21 @@ class UserService:
 
     async def search(
         self, actor: Principal, *, text: str | None, is_active: bool | None, limit: int, offset: int
-    ) -> PageResult[User]:
-        # Only admins may see or probe emails and account states.
+    ) -> PageResult[UserPublic]:
+        """Accounts that are not deleted, oldest first: private views for admins, who
+        alone may search emails and filter by account state."""
         if is_active is not None and not actor.is_superuser:
             raise Forbidden("Only admins can filter users by is_active.")
         where = matching(text, search_email=actor.is_superuser, is_active=is_active)
-        return await self.users.list_and_count(
+        page = await self.users.list_and_count(
             *where, order_by=OLDEST_FIRST, limit=limit, offset=offset
         )
+        view = UserPrivate if actor.is_superuser else UserPublic
+        return page.map(view.model_validate)
 
     async def update(
         self, actor: Principal, user_id: int, data: UserUpdate, passwords: PasswordHasher
-    ) -> User:
+    ) -> UserPrivate:
         user = await self.users.get(user_id)
         _ensure_can_manage(actor, user)
         changes = data.changes()
@@ -93,7 +105,7 @@ class UserService:
             raise Forbidden("Only admins can activate or deactivate accounts.")
         if (password := changes.pop("password", None)) is not None:
             changes["hashed_password"] = await passwords.hash(password.get_secret_value())
-        return await self.users.update(user, changes)
+        return UserPrivate.model_validate(await self.users.update(user, changes))
 
     async def delete(self, actor: Principal, user_id: int) -> None:
         user = await self.users.get(user_id)

@@ -22,13 +22,12 @@ from agora.wallet.repository import (
     WalletRepository,
     entries_before,
 )
+from agora.wallet.schemas import Balance, LedgerEntryRead
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.db.repository import AnyRow
     from agora.kernel.principal import Principal
-    from agora.wallet.models import LedgerEntry
     from agora.wallet.schemas import DepositRequest, TransferRequest
 
 
@@ -41,16 +40,19 @@ class WalletService:
     async def _is_active_user(self, user_id: int) -> bool:
         return await self.users.get_principal_or_none(user_id) is not None
 
-    async def balance(self, user: Principal) -> int:
-        return await self.wallets.balance(user.id)
+    async def balance(self, user: Principal) -> Balance:
+        return Balance(balance_cents=await self.wallets.balance(user.id))
 
-    async def history(self, user: Principal, before: int | None, limit: int) -> list[LedgerEntry]:
+    async def history(
+        self, user: Principal, before: int | None, limit: int
+    ) -> list[LedgerEntryRead]:
         """Up to `limit` of the user's entries with ids below `before`, newest first."""
-        return await self.ledger.list(
+        entries = await self.ledger.list(
             *entries_before(user.id, before), order_by=NEWEST_FIRST, limit=limit
         )
+        return [LedgerEntryRead.model_validate(entry) for entry in entries]
 
-    async def deposit(self, data: DepositRequest) -> AnyRow:
+    async def deposit(self, data: DepositRequest) -> LedgerEntryRead:
         """Credit money from outside the system (an admin's act)."""
         if not await self._is_active_user(data.user_id):
             raise InvalidRecipient("Deposits go to an existing, active user.")
@@ -59,9 +61,9 @@ class WalletService:
         (entry,) = await self.ledger.record(
             [_entry(EntryKind.DEPOSIT, data.user_id, data.amount_cents, to_user_id=data.user_id)]
         )
-        return entry
+        return LedgerEntryRead.model_validate(entry)
 
-    async def transfer(self, sender: Principal, data: TransferRequest) -> AnyRow:
+    async def transfer(self, sender: Principal, data: TransferRequest) -> LedgerEntryRead:
         """Move money to another user: two balances, two entries, or nothing. Returns the
         sender's entry."""
         recipient_id = data.to_user_id
@@ -82,7 +84,7 @@ class WalletService:
                 _entry(EntryKind.TRANSFER, recipient_id, data.amount_cents, **parties),
             ]
         )
-        return sent
+        return LedgerEntryRead.model_validate(sent)
 
     async def reserve(self, user_id: int, amount: int) -> None:
         """Lock the payer's wallet until `pay` (an order is numbered and paid in
