@@ -25,16 +25,18 @@ from agora.users import router as users
 from agora.users.passwords import PasswordHasher
 from agora.wallet import router as wallet
 
-# Included under API_PREFIX, in this order: the first route that matches a path wins
-# (/users/me/dashboard before /users/{user_id}).
+# Included under API_PREFIX. A request's path is tried against the routes in this order,
+# each try costing about as much as a small dependency (BENCHMARKS.md, "The cost of
+# idioms"), so the features most read (accounts, the catalogue, wallets) come first; only
+# /users/me/dashboard overlaps another path, and must precede /users/{user_id}.
 FEATURE_ROUTERS = (
     auth.router,
     dashboard.router,
     users.router,
-    posts.router,
-    chat.router,
     shop.router,
     wallet.router,
+    posts.router,
+    chat.router,
     admin.router,
 )
 

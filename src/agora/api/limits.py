@@ -1,7 +1,8 @@
 """Request bodies larger than the configured limit are refused with 413, never read whole.
 
 (FastAPI's own `max_body_size` answers in plain text, outside the application's error
-handlers; this keeps every error in the ``{"detail", "code"}`` shape.)
+handlers; this keeps every error in the ``{"detail", "code"}`` shape.) GET and HEAD pass
+untouched: no endpoint of theirs reads a body, so a body sent with one is never read.
 """
 
 from starlette.datastructures import Headers
@@ -11,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agora.api.errors import error_response
 
 TOO_LARGE = "The request body is too large."
+_BODILESS_METHODS = frozenset({"GET", "HEAD"})
 
 
 class BodySizeLimit:
@@ -19,7 +21,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in _BODILESS_METHODS:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
