@@ -25,10 +25,10 @@ from agora.users import router as users
 from agora.users.passwords import PasswordHasher
 from agora.wallet import router as wallet
 
-# Included under API_PREFIX. A request's path is tried against the routes in this order,
-# each try costing about as much as a small dependency (BENCHMARKS.md, "The cost of
-# idioms"), so the features most read (accounts, the catalogue, wallets) come first; only
-# /users/me/dashboard overlaps another path, and must precede /users/{user_id}.
+# Included under API_PREFIX. A request's path is tried against the routes one by one in
+# this order, and each try costs a noticeable part of a small read (BENCHMARKS.md, "The
+# cost of idioms"), so the features most read (accounts, the catalogue, wallets) come
+# first. Only /users/me/dashboard overlaps another path; it must precede /users/{user_id}.
 FEATURE_ROUTERS = (
     auth.router,
     dashboard.router,

@@ -4,8 +4,16 @@ import asyncio
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.api.dependencies import SessionDep
+from agora.db.errors import DatabaseBusy
 from agora.db.session import Database
+from agora.kernel.principal import Principal
+from agora.wallet.router import get_wallet_service
+from agora.wallet.schemas import LedgerEntryRead, TransferRequest
+from agora.wallet.service import WalletService
 from tests.factories import Accounts
 from tests.money import Bank, assert_money_invariants
 
@@ -26,6 +34,45 @@ async def test_a_retry_replays_the_first_response(
     assert again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
+    assert (await bank.balance(ada), await bank.balance(bob)) == (750, 250)
+    await assert_money_invariants(database)
+
+
+class BusyOnce(WalletService):
+    """A wallet whose transfers meet a busy database (a 503) while `busy` holds a token."""
+
+    def __init__(self, session: AsyncSession, busy: list[None]) -> None:
+        super().__init__(session)
+        self.busy = busy
+
+    async def transfer(self, sender: Principal, data: TransferRequest) -> LedgerEntryRead:
+        if self.busy:
+            self.busy.pop()
+            raise DatabaseBusy
+        return await super().transfer(sender, data)
+
+
+async def test_a_503_is_not_replayed_and_the_retry_runs(
+    app: FastAPI, accounts: Accounts, bank: Bank, database: Database
+) -> None:
+    ada, bob = await accounts.user(), await accounts.user()
+    await bank.deposit(ada, 1000)
+
+    busy_tokens = [None]
+
+    async def busy_once(session: SessionDep) -> WalletService:
+        return BusyOnce(session, busy_tokens)
+
+    app.dependency_overrides[get_wallet_service] = busy_once
+    try:
+        busy = await bank.transfer(ada, bob, 250, **{"Idempotency-Key": "pay-bob"})
+        retried = await bank.transfer(ada, bob, 250, **{"Idempotency-Key": "pay-bob"})
+    finally:
+        app.dependency_overrides.clear()
+    assert (busy.status_code, busy.json()["code"]) == (503, "database_busy")
+    assert "retry-after" in busy.headers
+    assert retried.status_code == 201
+    assert "idempotent-replayed" not in retried.headers
     assert (await bank.balance(ada), await bank.balance(bob)) == (750, 250)
     await assert_money_invariants(database)
 
