@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from agora.chat.errors import ConversationNotFound
 from agora.chat.models import Conversation, Message
 from agora.chat.repository import (
     RECENTLY_ACTIVE_FIRST,
@@ -22,7 +23,7 @@ from agora.chat.schemas import (
     MessageList,
     MessageRead,
 )
-from agora.kernel.errors import InvalidRecipient, NotFound
+from agora.kernel.errors import InvalidRecipient
 from agora.users.service import UserService
 
 if TYPE_CHECKING:
@@ -35,10 +36,6 @@ if TYPE_CHECKING:
     from agora.db.repository import AnyRow
     from agora.kernel.pages import PageResult
     from agora.kernel.principal import Principal
-
-
-def _not_found() -> NotFound:
-    return NotFound("Conversation not found.")
 
 
 class ChatService:
@@ -90,7 +87,7 @@ class ChatService:
 
     async def delete(self, owner: Principal, conversation_id: uuid.UUID) -> None:
         if not await self.conversations.delete_owned(conversation_id, owner.id):
-            raise _not_found()
+            raise ConversationNotFound
 
     async def append(
         self, owner: Principal, conversation_id: uuid.UUID, batch: MessageBatch
@@ -98,7 +95,7 @@ class ChatService:
         """All the batch's messages or, on any failure, none of them."""
         added = len(batch.messages)
         if not await self.conversations.record_messages(conversation_id, owner.id, added):
-            raise _not_found()
+            raise ConversationNotFound
         stored = await self.messages.append(conversation_id, batch.messages)
         return MessageList.model_validate({"items": stored})
 
@@ -119,7 +116,7 @@ class ChatService:
         if recipient_id == owner.id or await self.users.get_principal_or_none(recipient_id) is None:
             raise InvalidRecipient
         if not await self.conversations.change_owner(conversation_id, owner.id, recipient_id):
-            raise _not_found()  # transferred (or deleted) by a concurrent request
+            raise ConversationNotFound  # transferred (or deleted) by a concurrent request
         transferred = await self.conversations.get_with_owner(conversation_id)
         assert transferred is not None  # changed by this transaction, which still holds it
         return ConversationRead.model_validate(transferred)
@@ -143,10 +140,10 @@ class ChatService:
 
     async def ensure_owned(self, owner: Principal, conversation_id: uuid.UUID) -> None:
         if not await self.conversations.is_owned(conversation_id, owner.id):
-            raise _not_found()
+            raise ConversationNotFound
 
     async def _owned(self, owner: Principal, conversation_id: uuid.UUID) -> Conversation:
         conversation = await self.conversations.get_with_owner(conversation_id, owner.id)
         if conversation is None:
-            raise _not_found()
+            raise ConversationNotFound
         return conversation

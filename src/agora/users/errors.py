@@ -24,3 +24,9 @@ class UserNotFound(NotFound):
 
 class NotYourAccount(Forbidden):
     default_detail = "You can only change your own account."
+
+
+class AdminsOnly(Forbidden):
+    """Emails and account states are for admins to see and change."""
+
+    default_detail = "Only admins can see or change whether an account is active."

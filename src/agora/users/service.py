@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agora.kernel.errors import Forbidden
 from agora.kernel.principal import Principal
-from agora.users.errors import InvalidCredentials, NotYourAccount
+from agora.users.errors import AdminsOnly, InvalidCredentials, NotYourAccount
 from agora.users.models import User
 from agora.users.repository import OLDEST_FIRST, UserRepository, matching
 from agora.users.schemas import UserPrivate, UserPublic
@@ -87,7 +86,7 @@ class UserService:
         """Accounts that are not deleted, oldest first: private views for admins, who
         alone may search emails and filter by account state."""
         if is_active is not None and not actor.is_superuser:
-            raise Forbidden("Only admins can filter users by is_active.")
+            raise AdminsOnly("Only admins can filter users by is_active.")
         where = matching(text, search_email=actor.is_superuser, is_active=is_active)
         page = await self.users.list_and_count(
             *where, order_by=OLDEST_FIRST, limit=limit, offset=offset
@@ -102,7 +101,7 @@ class UserService:
         _ensure_can_manage(actor, user)
         changes = data.changes()
         if "is_active" in changes and not actor.is_superuser:
-            raise Forbidden("Only admins can activate or deactivate accounts.")
+            raise AdminsOnly("Only admins can activate or deactivate accounts.")
         if (password := changes.pop("password", None)) is not None:
             changes["hashed_password"] = await passwords.hash(password.get_secret_value())
         return UserPrivate.model_validate(await self.users.update(user, changes))
