@@ -2,6 +2,7 @@
 manage users and idempotency keys."""
 
 import asyncio
+import copy
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
@@ -70,7 +71,16 @@ def serve(
         workers=None if reload else workers,
         reload=reload,
         access_log=access_log,
+        log_config=_log_config(),
     )
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with agora's own loggers (``agora.*``) at INFO through the same
+    handler: what the service says of itself (a paid order, a busy pool) is seen."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["agora"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 async def _with_connection(work: Callable[..., Awaitable[T]], *args: str) -> T:
