@@ -28,13 +28,14 @@ from agora.wallet import router as wallet
 # Included under API_PREFIX. A request's path is tried against the routes one by one in
 # this order, and each try costs a noticeable part of a small read (BENCHMARKS.md, "The
 # cost of idioms"), so the features most read (accounts, the catalogue, wallets) come
-# first. Only /users/me/dashboard overlaps another path; it must precede /users/{user_id}.
+# first and the probes last. Only /users/me/dashboard overlaps another path; it must
+# precede /users/{user_id}.
 FEATURE_ROUTERS = (
-    auth.router,
     dashboard.router,
     users.router,
     shop.router,
     wallet.router,
+    auth.router,
     posts.router,
     chat.router,
     admin.router,
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.database = database
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    include_routes(app, health.router)
     for router in FEATURE_ROUTERS:
         include_routes(app, router, prefix=API_PREFIX)
+    include_routes(app, health.router)
     return app
