@@ -26,3 +26,23 @@ async def test_get_row_does_not_see_missing_or_soft_deleted_rows(session: AsyncS
         await users.get_row(user.id)
     with pytest.raises(NotFound):
         await users.get_row(user.id + 1000)
+
+
+async def test_the_vocabulary_filters_and_hides_soft_deleted_rows(session: AsyncSession) -> None:
+    users = UserRepository(session)
+    names = ["cy", "ada", "bob"]
+    for name in names:
+        await users.add(User(email=f"{name}@example.com", username=name, hashed_password="x"))
+    bob = await users.get_one(User.username == "bob")
+    await users.delete(bob)
+
+    assert [user.username for user in await users.list(order_by=[User.username])] == ["ada", "cy"]
+    assert await users.count() == 2
+    assert await users.count(include_deleted=True) == 3
+    assert await users.exists(User.username == "ada")
+    assert not await users.exists(User.username == "bob")
+    assert await users.get_one_or_none(User.username == "bob") is None
+    with pytest.raises(NotFound):
+        await users.get_one(User.username == "bob")
+    page = await users.list_and_count(order_by=[User.username.desc()], limit=1, offset=0)
+    assert ([user.username for user in page.items], page.total) == (["cy"], 2)

@@ -2,7 +2,7 @@
 
 Method names follow advanced-alchemy's: `get` (by primary key) and `get_one` raise
 `NotFound`, `get_one_or_none` does not; `list` and `list_and_count` take filters as
-arguments; `add`, `add_many`, `update`, `delete`, `exists`, `count`. Feature repositories
+arguments; `add`, `update`, `delete`, `exists`, `count`. Feature repositories
 add what the vocabulary cannot say (a locking read, a conditional update) under names
 that say what they do, and filter builders that services pass to these methods.
 Rows of soft-deletable models that are marked deleted are invisible unless a method is
@@ -225,12 +225,6 @@ class Repository(Generic[ModelT]):
         self.session.add(instance)
         await self.flush()
         return instance
-
-    async def add_many(self, instances: Iterable[ModelT]) -> builtins.list[ModelT]:
-        added = list(instances)
-        self.session.add_all(added)
-        await self.flush()
-        return added
 
     async def update(self, instance: ModelT, changes: Mapping[str, Any]) -> ModelT:
         for name, value in changes.items():
