@@ -108,3 +108,10 @@ async def test_docs_and_schema_are_served(server: str) -> None:
         assert (await client.get("/docs")).status_code == 200
         schema = (await client.get("/openapi.json")).json()
     assert "/api/v1/users/{user_id}" in schema["paths"]
+
+
+async def test_the_server_does_not_say_what_it_is(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server) as client:
+        response = await client.get("/healthz")
+    assert "server" not in response.headers
+    assert response.headers["x-content-type-options"] == "nosniff"

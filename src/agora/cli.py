@@ -72,6 +72,7 @@ def serve(
         reload=reload,
         access_log=access_log,
         log_config=_log_config(),
+        server_header=False,  # says nothing of what runs here
     )
 
 

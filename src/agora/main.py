@@ -10,8 +10,10 @@ from agora import __version__
 from agora.admin import router as admin
 from agora.api import health
 from agora.api.errors import install_error_handlers
+from agora.api.headers import SecurityHeaders
 from agora.api.limits import BodySizeLimit
 from agora.api.routing import API_PREFIX, include_routes
+from agora.api.security import TOKEN_URL
 from agora.auth import router as auth
 from agora.auth.service import TokenAuthenticator
 from agora.auth.tokens import TokenCodec
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.database = database
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders, no_store_paths=frozenset({TOKEN_URL}))
     for router in FEATURE_ROUTERS:
         include_routes(app, router, prefix=API_PREFIX)
     include_routes(app, health.router)
