@@ -302,6 +302,8 @@ def agora_contender(dsn: str, secret: str, pool_size: int = 20, **environment: s
             "AGORA_JWT_SECRET": secret,
             "AGORA_DB_POOL_SIZE": str(pool_size),
             "AGORA_DB_MAX_OVERFLOW": "0",
+            # the load generator's 127.0.0.1 and bench.instructions' in-process "bench"
+            "AGORA_ALLOWED_HOSTS": '["127.0.0.1", "bench"]',
             **environment,
         },
     )

@@ -38,6 +38,8 @@ def make_settings(database_url: str | URL, **overrides: Any) -> Settings:
         "argon2_memory_cost_kib": 8,
         "argon2_parallelism": 1,
         "jwt_secret": SecretStr("test-secret-" + "x" * 32),
+        # The in-process clients' base URL, beside the defaults.
+        "allowed_hosts": ["agora.test", "localhost", "127.0.0.1", "[::1]"],
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

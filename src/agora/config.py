@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # Whole-transaction attempts for deadlocks, serialization failures and dropped connections.
     db_transaction_attempts: int = Field(default=5, ge=1, le=20)
 
+    # Host names the service answers to (a request naming another is 400 `invalid_host`),
+    # so no forged Host header reaches a redirect or a log: "*.example.com" allows the
+    # subdomains, "*" any host (not recommended).
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
+
     # Request bodies above this are refused with 413 before they are read into memory.
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
 

@@ -18,6 +18,7 @@ from agora.db.session import Database
 READINESS_TIMEOUT_SECONDS = 2.0
 
 router = APIRouter(tags=["operations"])
+PROBES = frozenset({"/healthz", "/readyz"})
 
 
 class Health(BaseModel):
