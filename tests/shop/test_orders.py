@@ -202,3 +202,35 @@ async def test_admins_cancel_for_the_buyer(
     )
     assert response.status_code == 200
     assert await store.bank.balance(ada) == 500
+
+
+async def test_a_keyed_cancel_ignores_a_body_it_does_not_read(
+    client: httpx.AsyncClient, accounts: Accounts, store: Store
+) -> None:
+    ada = await accounts.user()
+    await store.bank.deposit(ada, 1_000)
+    mug = await store.product(price_cents=100)
+    order = (await store.order(ada, (mug["id"], 1))).json()
+    nested = b"[" * 100_000 + b"]" * 100_000  # deeper than any JSON parser recurses
+    headers = {**ada.headers, "Idempotency-Key": "cancel-1", "content-type": "application/json"}
+    path = f"/api/v1/orders/{order['id']}/cancel"
+    first = await client.post(path, content=nested, headers=headers)
+    again = await client.post(path, content=nested, headers=headers)
+    assert (first.status_code, first.json()["status"]) == (200, "cancelled")
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (200, "true")
+
+
+async def test_a_keyed_order_is_the_same_request_in_another_json_layout(
+    client: httpx.AsyncClient, accounts: Accounts, store: Store
+) -> None:
+    ada = await accounts.user()
+    await store.bank.deposit(ada, 1_000)
+    mug = await store.product(price_cents=100)
+    headers = {**ada.headers, "Idempotency-Key": "order-1", "content-type": "application/json"}
+    compact = f'{{"items":[{{"product_id":{mug["id"]},"quantity":1}}]}}'
+    spaced = f'{{ "items" : [ {{ "quantity" : 1, "product_id" : {mug["id"]} }} ] }}'
+    first = await client.post("/api/v1/orders", content=compact, headers=headers)
+    again = await client.post("/api/v1/orders", content=spaced, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()

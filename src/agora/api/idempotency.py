@@ -7,9 +7,7 @@ with a different request is 422 ``idempotency_key_reused``. How the unit of work
 that promise, and where its transactions begin and end: `agora.db.idempotency`.
 """
 
-import contextlib
 import hashlib
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -31,13 +29,12 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 _TOKEN_SCOPE_KEY = "agora.idempotency_token"  # noqa: S105  (a dictionary key)
 
 
-async def _fingerprint(request: Request) -> str:
-    """Method, path and body; JSON bodies compare by content, not by layout."""
-    body = await request.body()
-    with contextlib.suppress(ValueError):  # not JSON: compared byte for byte
-        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+async def _fingerprint(request: Request, body: BaseModel | None) -> str:
+    """Method, path and body. The body as the endpoint validated it, when it takes one (two
+    layouts of the same JSON are the same request); otherwise its raw bytes, never parsed
+    here: a body the endpoint ignores cannot make this step fail."""
     digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode())
-    digest.update(body)
+    digest.update(body.model_dump_json().encode() if body is not None else await request.body())
     return digest.hexdigest()
 
 
@@ -55,14 +52,21 @@ class Idempotency:
         self.session = session
         self.key = key
 
-    async def run(self, user: Principal, operation: Callable[[], Awaitable[Response]]) -> Response:
-        """`operation`'s response, or the one a previous request with the key got."""
+    async def run(
+        self,
+        user: Principal,
+        operation: Callable[[], Awaitable[Response]],
+        *,
+        body: BaseModel | None = None,
+    ) -> Response:
+        """`operation`'s response, or the one a previous request with the key got; `body`
+        is the request body as the endpoint validated it (None when it takes none)."""
         if self.key is None:
             return await operation()
         key = IdempotencyKey(
             user_id=user.id,
             key=self.key,
-            fingerprint=await _fingerprint(self.request),
+            fingerprint=await _fingerprint(self.request, body),
             token=self.request.scope.setdefault(_TOKEN_SCOPE_KEY, uuid.uuid4().hex),
         )
 
@@ -78,13 +82,15 @@ class Idempotency:
         user: Principal,
         operation: Callable[[], Awaitable[BaseModel]],
         status_code: int = 200,
+        *,
+        body: BaseModel | None = None,
     ) -> Response:
         """`run` for an operation that answers with a read model."""
 
         async def respond() -> Response:
             return json_response(await operation(), status_code)
 
-        return await self.run(user, respond)
+        return await self.run(user, respond, body=body)
 
 
 async def get_idempotency(

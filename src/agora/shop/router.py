@@ -87,7 +87,7 @@ async def place_order(
     """Priced from current prices; stock taken and the buyer's wallet debited in one
     transaction. Send an `Idempotency-Key` to make retries safe."""
     return await idempotency.answer(
-        buyer, lambda: shop.place_order(buyer, data), status.HTTP_201_CREATED
+        buyer, lambda: shop.place_order(buyer, data), status.HTTP_201_CREATED, body=data
     )
 
 

@@ -38,7 +38,9 @@ async def deposit(
     data: DepositRequest, admin: AdminUser, wallet: WalletServiceDep, idempotency: IdempotencyDep
 ) -> Response:
     """Admins credit a user's wallet with money from outside."""
-    return await idempotency.answer(admin, lambda: wallet.deposit(data), status.HTTP_201_CREATED)
+    return await idempotency.answer(
+        admin, lambda: wallet.deposit(data), status.HTTP_201_CREATED, body=data
+    )
 
 
 @router.post(
@@ -59,7 +61,7 @@ async def transfer(
     """Send money to another active user; the response is the sender's ledger entry.
     Send an `Idempotency-Key` to make retries safe."""
     return await idempotency.answer(
-        sender, lambda: wallet.transfer(sender, data), status.HTTP_201_CREATED
+        sender, lambda: wallet.transfer(sender, data), status.HTTP_201_CREATED, body=data
     )
 
 
