@@ -133,3 +133,15 @@ async def test_an_unreachable_database_is_a_503(url: str) -> None:
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
     assert response.headers["retry-after"] == "1"
+
+
+async def test_a_422_shows_twenty_errors_and_counts_the_rest(client: httpx.AsyncClient) -> None:
+    body = {f"unknown_{index}": index for index in range(100)}
+    response = await client.post("/api/v1/users", json=body)
+    answer = response.json()
+    assert (response.status_code, answer["code"]) == (422, "validation_error")
+    assert len(answer["detail"]) == 20
+    # 100 unknown fields and the three required ones that are missing
+    assert answer["more_errors"] == 103 - 20
+    few = (await client.post("/api/v1/users", json={"email": "x"})).json()
+    assert "more_errors" not in few

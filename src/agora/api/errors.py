@@ -34,6 +34,7 @@ _HTTP_CODES = {
     429: "too_many_requests",
 }
 _SAFE_CONTEXT_TYPES = (str, int, float, bool)
+SHOWN_VALIDATION_ERRORS = 20
 
 
 def error_response(
@@ -64,9 +65,15 @@ def _public_validation_error(error: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    """At most `SHOWN_VALIDATION_ERRORS` of them, and ``more_errors``, how many were left
+    out: a body of a hundred thousand bad fields gets a small answer."""
     assert isinstance(error, RequestValidationError)
-    detail = [_public_validation_error(item) for item in error.errors()]
-    return error_response(422, detail, "validation_error")
+    errors = error.errors()
+    detail = [_public_validation_error(item) for item in errors[:SHOWN_VALIDATION_ERRORS]]
+    body: dict[str, Any] = {"detail": detail, "code": "validation_error"}
+    if len(errors) > SHOWN_VALIDATION_ERRORS:
+        body["more_errors"] = len(errors) - SHOWN_VALIDATION_ERRORS
+    return JSONResponse(body, 422)
 
 
 def _http_error(_request: Request, error: Exception) -> JSONResponse:
