@@ -1,15 +1,27 @@
 """Orders: priced, stocked and paid in one transaction; cancelled once."""
 
 import logging
+from typing import Any
 
 import httpx
 import pytest
 
 from agora.db.session import Database
-from tests.factories import Accounts
+from tests.factories import Account, Accounts
 from tests.money import Store, assert_money_invariants
 
 ORDER_FIELDS = {"id", "order_number", "status", "total_cents", "items", "created_at", "updated_at"}
+
+
+async def one_paid_order(
+    accounts: Accounts, store: Store, *, balance: int, price: int
+) -> tuple[Account, dict[str, Any]]:
+    """A buyer with `balance` cents who bought one product at `price`: the buyer, the order."""
+    buyer = await accounts.user()
+    await store.bank.deposit(buyer, balance)
+    product = await store.product(price_cents=price)
+    order: dict[str, Any] = (await store.order(buyer, (product["id"], 1))).json()
+    return buyer, order
 
 
 async def test_an_order_takes_stock_and_payment(
@@ -193,10 +205,7 @@ async def test_cancelling_refunds_and_restocks_once(
 async def test_admins_cancel_for_the_buyer(
     client: httpx.AsyncClient, accounts: Accounts, store: Store
 ) -> None:
-    ada = await accounts.user()
-    await store.bank.deposit(ada, 500)
-    mug = await store.product(price_cents=500)
-    order = (await store.order(ada, (mug["id"], 1))).json()
+    ada, order = await one_paid_order(accounts, store, balance=500, price=500)
     response = await client.post(
         f"/api/v1/orders/{order['id']}/cancel", headers=store.admin.headers
     )
@@ -207,10 +216,7 @@ async def test_admins_cancel_for_the_buyer(
 async def test_a_keyed_cancel_ignores_a_body_it_does_not_read(
     client: httpx.AsyncClient, accounts: Accounts, store: Store
 ) -> None:
-    ada = await accounts.user()
-    await store.bank.deposit(ada, 1_000)
-    mug = await store.product(price_cents=100)
-    order = (await store.order(ada, (mug["id"], 1))).json()
+    ada, order = await one_paid_order(accounts, store, balance=1_000, price=100)
     nested = b"[" * 100_000 + b"]" * 100_000  # deeper than any JSON parser recurses
     headers = {**ada.headers, "Idempotency-Key": "cancel-1", "content-type": "application/json"}
     path = f"/api/v1/orders/{order['id']}/cancel"
