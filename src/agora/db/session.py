@@ -234,14 +234,16 @@ class Database:
         `run_in_transaction`.
         """
         async with self._source(read_only).open() as session:
+            committed = False
             try:
                 yield session
                 if not read_only:
                     await session.commit()
-                callbacks = _committed_callbacks(session)
+                committed = True
             finally:
-                _committed_callbacks(session)
-        await _run_after_commit(callbacks)
+                callbacks = _committed_callbacks(session)
+        if committed:
+            await _run_after_commit(callbacks)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
@@ -271,6 +273,7 @@ class Database:
             # acquire/release rather than `source.open()`: this runs for every request,
             # and each context-manager layer costs more than the few lines it saves.
             session = await source.acquire()
+            committed = False
             try:
                 try:
                     result = await work(session)
@@ -290,13 +293,14 @@ class Database:
                         await _back_off(attempt)
                         continue
                     raise
-                callbacks = _committed_callbacks(session)
+                committed = True
             finally:
-                _committed_callbacks(session)  # a unit that did not commit runs none
+                callbacks = _committed_callbacks(session)  # a unit that did not commit runs none
                 # Quiet when committed, or when it ran on autocommit (read) connections.
                 quiet = source.autocommit or not session.in_transaction()
                 await source.release(session, quiet=quiet)
-            await _run_after_commit(callbacks)
+            if committed:
+                await _run_after_commit(callbacks)
             return result
 
     async def dispose(self) -> None:
