@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from agora import __version__
 from agora.admin import router as admin
 from agora.api import health
+from agora.api.edge import Edge
 from agora.api.errors import install_error_handlers
-from agora.api.headers import SecurityHeaders
 from agora.api.hosts import AllowedHosts
 from agora.api.limits import BodySizeLimit
 from agora.api.routing import API_PREFIX, include_routes
@@ -89,8 +89,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.database = database
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(AllowedHosts, hosts=settings.allowed_hosts, exempt_paths=health.PROBES)
-    app.add_middleware(SecurityHeaders, no_store_paths=frozenset({TOKEN_URL}))
+    hosts = AllowedHosts(settings.allowed_hosts, exempt_paths=health.PROBES)
+    app.add_middleware(Edge, hosts=hosts, no_store_paths=frozenset({TOKEN_URL}))
     for router in FEATURE_ROUTERS:
         include_routes(app, router, prefix=API_PREFIX)
     include_routes(app, health.router)

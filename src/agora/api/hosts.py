@@ -1,4 +1,5 @@
-"""Requests whose ``Host`` names none of `Settings.allowed_hosts` are refused.
+"""Which ``Host`` headers are served: `Settings.allowed_hosts` (checked at the edge,
+`agora.api.edge.Edge`; another host is 400 ``invalid_host``).
 
 Starlette builds absolute URLs, such as the redirect of a path with a trailing slash,
 from the Host header: without this check a forged Host would come back to the client in a
@@ -9,9 +10,7 @@ call them by the instance's address, and they build no URL.
 
 from collections.abc import Iterable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from agora.api.errors import error_response
+from starlette.types import Scope
 
 
 def host_name(host_header: str) -> str:
@@ -22,6 +21,9 @@ def host_name(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
+_VERDICTS_KEPT = 64
+
+
 def _host_header(scope: Scope) -> str:
     for key, value in scope["headers"]:
         if key == b"host":
@@ -30,11 +32,10 @@ def _host_header(scope: Scope) -> str:
 
 
 class AllowedHosts:
-    def __init__(
-        self, app: ASGIApp, *, hosts: Iterable[str], exempt_paths: frozenset[str] = frozenset()
-    ) -> None:
-        self.app = app
+    def __init__(self, hosts: Iterable[str], *, exempt_paths: frozenset[str] = frozenset()) -> None:
         self.exempt_paths = exempt_paths
+        # Host header -> allowed: clients send the same few on every request.
+        self._verdicts: dict[str, bool] = {}
         allowed = [host.lower() for host in hosts]
         self.any_host = "*" in allowed
         self.names = frozenset(host for host in allowed if not host.startswith("*."))
@@ -50,13 +51,12 @@ class AllowedHosts:
         )
 
     def refuses(self, scope: Scope) -> bool:
-        if scope["type"] != "http" or self.any_host or scope["path"] in self.exempt_paths:
+        if self.any_host or scope["path"] in self.exempt_paths:
             return False
-        return not self.allows(host_name(_host_header(scope)))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.refuses(scope):
-            refusal = error_response(400, "This host is not served here.", "invalid_host")
-            await refusal(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+        header = _host_header(scope)
+        verdict = self._verdicts.get(header)
+        if verdict is None:
+            verdict = self.allows(host_name(header))
+            if len(self._verdicts) < _VERDICTS_KEPT:  # forged hosts cannot grow it
+                self._verdicts[header] = verdict
+        return not verdict
