@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
 
@@ -58,6 +59,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
+    # Hashes computed at once (default: one per core), and how long a login, registration
+    # or password change waits for its turn before it is refused with 503 `service_busy`.
+    password_hashing_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    password_hashing_wait_seconds: float = Field(default=1.0, gt=0)
 
     def check_servable(self) -> None:
         """Raise when these settings must not serve traffic (default secret in production)."""

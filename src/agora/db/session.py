@@ -41,6 +41,10 @@ AfterCommit = Callable[[], object]  # a plain function, or one returning an awai
 
 logger = logging.getLogger(__name__)
 _AFTER_COMMIT = "agora.after_commit"
+# In a session's `info`: the SessionSource that handed it out, and a mark left by
+# `without_database` when it could not take the gate back (so `release` must not give it).
+_SOURCE = "agora.source"
+_GATE_RETURNED = "agora.gate_returned"
 
 DEFAULT_ATTEMPTS = 5
 _BACKOFF_SECONDS = 0.005
@@ -121,9 +125,12 @@ class SessionSource:
         nothing (no objects, no connection, no transaction) and SQLAlchemy documents it
         as reusable, while building one is a noticeable part of a small read.
         """
-        if self.gate is not None:
-            await self._pass_gate(self.gate)
-        return self.idle.pop() if self.idle else self.sessions()
+        await self.pass_gate()
+        if self.idle:
+            return self.idle.pop()
+        session = self.sessions()
+        session.info[_SOURCE] = self
+        return session
 
     async def release(self, session: AsyncSession, *, quiet: bool = False) -> None:
         """Close `session` (returning its connection to the pool) and keep it for reuse.
@@ -139,7 +146,7 @@ class SessionSource:
             await (session.close() if quiet else asyncio.shield(session.close()))
             self.idle.append(session)
         finally:
-            if self.gate is not None:
+            if self.gate is not None and not session.info.pop(_GATE_RETURNED, False):
                 self.gate.release()
 
     @asynccontextmanager
@@ -150,7 +157,11 @@ class SessionSource:
         finally:
             await self.release(session)
 
-    async def _pass_gate(self, gate: asyncio.Semaphore) -> None:
+    async def pass_gate(self) -> None:
+        """Take a place at the gate, waiting at most the pool timeout (`DatabaseBusy`)."""
+        gate = self.gate
+        if gate is None:
+            return
         if not gate.locked():
             await gate.acquire()  # free: returns at once, no timer needed
             return
@@ -159,6 +170,33 @@ class SessionSource:
                 await gate.acquire()
         except TimeoutError:
             raise DatabaseBusy from None
+
+
+@asynccontextmanager
+async def without_database(session: AsyncSession) -> AsyncIterator[None]:
+    """Hold no connection, no transaction and no place in the pool while the block runs.
+
+    For slow work in the middle of a unit of work that needs no database, such as hashing
+    a password: the transaction so far is committed (so call it before the unit writes
+    anything: its reads are all it should hold), the connection goes back to the pool and
+    the unit's place at the gate to whoever waits. When the block ends they are taken
+    again, which is `DatabaseBusy` past the pool timeout; a block that raises ends the
+    unit without waiting for them. Objects the session loaded stay readable and can
+    still be changed; the unit commits the rest as usual.
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("without_database() would commit the session's pending changes")
+    if session.in_transaction():
+        await session.commit()
+    source: SessionSource | None = session.info.get(_SOURCE)
+    if source is None or source.gate is None:
+        yield
+        return
+    source.gate.release()
+    session.info[_GATE_RETURNED] = True
+    yield  # if the block raises, the mark stays and `release` gives back no gate
+    await source.pass_gate()
+    del session.info[_GATE_RETURNED]
 
 
 def _gated_source(engine: AsyncEngine, settings: Settings, *, read_only: bool) -> SessionSource:

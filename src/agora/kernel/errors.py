@@ -85,3 +85,10 @@ class ServiceUnavailable(DomainError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceBusy(ServiceUnavailable):
+    """A bounded resource other than the database (password hashing) is saturated."""
+
+    default_code = "service_busy"
+    default_detail = "The service is busy; retry shortly."

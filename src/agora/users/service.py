@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from agora.db.session import without_database
 from agora.kernel.principal import Principal
 from agora.users.errors import AdminsOnly, InvalidCredentials, NotYourAccount
 from agora.users.models import User
@@ -32,20 +33,27 @@ def _view_for(actor: Principal, user_id: int) -> type[UserPublic]:
 
 class UserService:
     """Accounts. The methods that hash or verify a password are given the app's
-    `PasswordHasher`; the others need only the session."""
+    `PasswordHasher`; the others need only the session.
+
+    A hash is computed `without_database`: the unit of work gives its connection and its
+    place in the pool back for the ~100 ms it takes, so a flood of logins cannot hold the
+    database (or SQLite's write lock) from everyone else."""
 
     def __init__(self, session: AsyncSession) -> None:
+        self.session = session
         self.users = UserRepository(session)
 
     async def register(
         self, data: UserCreate, passwords: PasswordHasher, *, is_superuser: bool = False
     ) -> UserPrivate:
         """A new active account; `email_taken`/`username_taken` when either is in use."""
+        async with without_database(self.session):
+            hashed_password = await passwords.hash(data.password.get_secret_value())
         user = User(
             email=data.email,
             username=data.username,
             full_name=data.full_name,
-            hashed_password=await passwords.hash(data.password.get_secret_value()),
+            hashed_password=hashed_password,
             is_superuser=is_superuser,
         )
         return UserPrivate.model_validate(await self.users.add(user))
@@ -70,12 +78,13 @@ class UserService:
         weaker parameters than today's is replaced.
         """
         user = await self.users.get_by_login_or_none(login)
-        if user is None:
-            await passwords.verify_decoy(password)
-            raise InvalidCredentials
-        matches, updated_hash = await passwords.verify(password, user.hashed_password)
-        if not matches or user.is_deleted or not user.is_active:
-            raise InvalidCredentials
+        async with without_database(self.session):
+            if user is None:
+                await passwords.verify_decoy(password)
+                raise InvalidCredentials
+            matches, updated_hash = await passwords.verify(password, user.hashed_password)
+            if not matches or user.is_deleted or not user.is_active:
+                raise InvalidCredentials
         if updated_hash is not None:
             await self.users.update(user, {"hashed_password": updated_hash})
         return Principal(user.id, user.username, user.is_superuser)
@@ -103,7 +112,8 @@ class UserService:
         if "is_active" in changes and not actor.is_superuser:
             raise AdminsOnly("Only admins can activate or deactivate accounts.")
         if (password := changes.pop("password", None)) is not None:
-            changes["hashed_password"] = await passwords.hash(password.get_secret_value())
+            async with without_database(self.session):
+                changes["hashed_password"] = await passwords.hash(password.get_secret_value())
         return UserPrivate.model_validate(await self.users.update(user, changes))
 
     async def delete(self, actor: Principal, user_id: int) -> None:
