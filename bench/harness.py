@@ -157,11 +157,18 @@ class Server:
             self.process.kill()
 
 
-def run_load(
-    port: int, specs: Sequence[dict[str, Any]], connections: int, warmup: float, duration: float
-) -> dict[str, float]:
+def start_load(
+    port: int,
+    specs: Sequence[dict[str, Any]],
+    connections: int,
+    warmup: float,
+    duration: float,
+    *,
+    name: str = "requests",
+) -> subprocess.Popen[bytes]:
+    """The load generator, started on its core; `finish_load` reads its figures."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    requests_file = RESULTS / "requests.jsonl"
+    requests_file = RESULTS / f"{name}.jsonl"
     requests_file.write_text("".join(json.dumps(spec) + "\n" for spec in specs))
     command = [
         sys.executable,
@@ -177,15 +184,23 @@ def run_load(
         "--duration",
         str(duration),
     ]
-    output = subprocess.run(
-        command,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        preexec_fn=_pinned(LOAD_CPUS),
-    ).stdout
+    return subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, preexec_fn=_pinned(LOAD_CPUS)
+    )
+
+
+def finish_load(process: subprocess.Popen[bytes]) -> dict[str, float]:
+    output, _ = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"the load generator failed ({process.returncode})")
     result: dict[str, float] = json.loads(output)
     return result
+
+
+def run_load(
+    port: int, specs: Sequence[dict[str, Any]], connections: int, warmup: float, duration: float
+) -> dict[str, float]:
+    return finish_load(start_load(port, specs, connections, warmup, duration))
 
 
 def summarize(rounds: list[dict[str, float]]) -> dict[str, float]:

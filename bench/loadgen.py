@@ -2,10 +2,11 @@
 request as soon as the previous answer has arrived.
 
 Run as its own process (pinned to its own core by the runner) so that it never shares an
-event loop with the server it measures. The requests come from a JSON-lines file (method,
-path, headers, body, expected status) and are cycled through; a response with another
-status than expected is an error. Prints one JSON object: requests, errors, timeouts,
-requests per second and latency percentiles in milliseconds.
+event loop with the server it measures. The requests come from a JSON-lines file
+(method, path, headers, a JSON `body` or a `form`, expected status) and are cycled
+through; a response with another status than expected is an error. Prints one JSON
+object: requests, errors, timeouts, requests per second and latency percentiles in
+milliseconds.
 """
 
 import argparse
@@ -14,7 +15,7 @@ import json
 import time
 from itertools import cycle
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import uvloop
 
@@ -31,10 +32,16 @@ class Stats:
 
 def encode(spec: dict[str, Any], host: str, port: int) -> tuple[bytes, int]:
     """The request's bytes on the wire, and the status it should get."""
-    body = json.dumps(spec["body"]).encode() if spec.get("body") is not None else b""
     headers = {"Host": f"{host}:{port}", **spec.get("headers", {})}
+    body = b""
+    if spec.get("form") is not None:
+        body = urlencode(spec["form"]).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    elif spec.get("body") is not None:
+        body = json.dumps(spec["body"]).encode()
+        headers["Content-Type"] = "application/json"
     if body:
-        headers |= {"Content-Type": "application/json", "Content-Length": str(len(body))}
+        headers["Content-Length"] = str(len(body))
     head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     request = f"{spec.get('method', 'GET')} {spec['path']} HTTP/1.1\r\n{head}\r\n".encode()
     return request + body, int(spec.get("expect", 200))

@@ -14,6 +14,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_JWT_SECRET = "agora-development-secret-do-not-use-in-production"  # noqa: S105
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (fewer than the machine's when it is pinned)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class InsecureSettingsError(RuntimeError):
     """The settings are not safe for the environment they claim to be."""
 
@@ -59,9 +66,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
-    # Hashes computed at once (default: one per core), and how long a login, registration
+    # Hashes computed at once (default: one per usable core), and how long a login, registration
     # or password change waits for its turn before it is refused with 503 `service_busy`.
-    password_hashing_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    password_hashing_concurrency: int = Field(default_factory=usable_cores, ge=1)
     password_hashing_wait_seconds: float = Field(default=1.0, gt=0)
 
     def check_servable(self) -> None:

@@ -3,15 +3,20 @@
 One verification takes ~100 ms of CPU with the default parameters; run on the loop, a
 handful of concurrent logins would stall every other request for that long. In threads
 but unbounded, a flood of logins would take every core from the requests that don't
-hash. So at most `concurrency` hashes run at once (about the number of cores); the others
-wait in line, and one that would wait longer than `wait_seconds` is refused with 503
-`service_busy` rather than queue behind a flood.
+hash. So hashes run in threads of their own at a lower CPU priority, at most
+`concurrency` at once (about the number of cores); the others wait in line, and one that
+would wait longer than `wait_seconds` is refused with 503 `service_busy` rather than
+queue behind a flood.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
 from pwdlib import PasswordHash
@@ -25,6 +30,16 @@ if TYPE_CHECKING:
     from agora.config import Settings
 
 T = TypeVar("T")
+
+# The hashing threads' nice value (Linux, where it is per thread and inherited by the
+# threads argon2 starts for its lanes): when the cores are busy, serving requests comes
+# first, and logins take longer (or are `service_busy`) instead of other users' requests.
+HASHING_NICENESS = 19
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(AttributeError, OSError):  # no per-thread priority here
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
 class PasswordHasher:
@@ -44,6 +59,9 @@ class PasswordHasher:
         self._decoy_hash: str | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._wait_seconds = wait_seconds
+        self._threads = ThreadPoolExecutor(
+            concurrency, thread_name_prefix="password-hashing", initializer=_lower_priority
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PasswordHasher:
@@ -80,6 +98,6 @@ class PasswordHasher:
             raise ServiceBusy("Too many password checks at once; retry shortly.") from None
         # The slot is freed when the thread finishes, not when the caller stops waiting:
         # a cancelled request must not let more hashes run than there are slots.
-        future = asyncio.get_running_loop().run_in_executor(None, work, *args)
+        future = asyncio.get_running_loop().run_in_executor(self._threads, work, *args)
         future.add_done_callback(lambda _: self._slots.release())
         return await asyncio.shield(future)
