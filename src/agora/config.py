@@ -53,9 +53,6 @@ class Settings(BaseSettings):
     # subdomains, "*" any host (not recommended).
     allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
 
-    # Request bodies above this are refused with 413 before they are read into memory.
-    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_lifetime_seconds: int = Field(default=3600, ge=60)

@@ -12,7 +12,6 @@ from agora.api import health
 from agora.api.edge import Edge
 from agora.api.errors import install_error_handlers
 from agora.api.hosts import AllowedHosts
-from agora.api.limits import BodySizeLimit
 from agora.api.routing import API_PREFIX, include_routes
 from agora.api.security import TOKEN_URL
 from agora.auth import router as auth
@@ -88,7 +87,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if database is not None:
         app.state.database = database
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     hosts = AllowedHosts(settings.allowed_hosts, exempt_paths=health.PROBES)
     app.add_middleware(Edge, hosts=hosts, no_store_paths=frozenset({TOKEN_URL}))
     for router in FEATURE_ROUTERS:

@@ -18,7 +18,7 @@ async def test_every_answer_forbids_type_sniffing(
         await client.get("/api/v1/users/me"),  # 401
         await client.get("/api/v1/nothing-here"),  # 404
         await client.post("/api/v1/users", json={"email": "x"}),  # 422
-        await client.post(  # 413, refused by a middleware before any endpoint
+        await client.post(  # 413, refused before the body is read
             "/api/v1/users", content=b"{}", headers={"content-length": str(10**9)}
         ),
     ]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.chat.models import Message
-from agora.config import Settings
+from agora.chat.schemas import BATCH_MAX_BYTES
 from tests.chat.helpers import Chat
 from tests.databases import CountStatements
 from tests.factories import Accounts
@@ -84,12 +84,12 @@ async def test_an_invalid_batch_is_422_and_stores_nothing(
 
 
 async def test_an_oversized_request_is_413_declared_or_streamed(
-    client: httpx.AsyncClient, accounts: Accounts, chat: Chat, settings: Settings
+    client: httpx.AsyncClient, accounts: Accounts, chat: Chat
 ) -> None:
     ada = await accounts.user()
     conversation = await chat.start(ada)
     path = f"/api/v1/conversations/{conversation['id']}/messages"
-    count = settings.max_request_bytes // 100_000 + 1  # just over the limit
+    count = BATCH_MAX_BYTES // 100_000 + 1  # just over the route's cap
     body = {"messages": [{"role": "user", "content": "x" * 100_000}] * count}
     declared = await client.post(path, json=body, headers=ada.headers)
     assert (declared.status_code, declared.json()["code"]) == (413, "payload_too_large")

@@ -1,8 +1,12 @@
-"""Request bodies larger than the configured limit are refused with 413, never read whole.
+"""Each route's cap on its request body: 413 `payload_too_large` before it is parsed.
 
-(FastAPI's own `max_body_size` answers in plain text, outside the application's error
-handlers; this keeps every error in the ``{"detail", "code"}`` shape.) GET and HEAD pass
-untouched: no endpoint of theirs reads a body, so a body sent with one is never read.
+A route declares a larger cap with FastAPI's own keyword, ``@router.post(...,
+max_body_size=...)``; every other route that takes a body gets `DEFAULT_MAX_BODY_BYTES`,
+which fits every small JSON document of the API. `TransactionalRoute` answers the cap
+itself (FastAPI's answers in plain text, outside the application's error handlers), so
+that the 413 has the API's ``{"detail", "code"}`` shape: a declared ``Content-Length``
+over the cap is refused before a byte is read, and a body sent without one is counted
+as it arrives and refused as soon as it passes the cap.
 """
 
 from starlette.datastructures import Headers
@@ -11,26 +15,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.api.errors import error_response
 
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
 TOO_LARGE = "The request body is too large."
-_BODILESS_METHODS = frozenset({"GET", "HEAD"})
 
 
-class BodySizeLimit:
+class BodyCap:
+    """Wraps one route's ASGI app."""
+
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in _BODILESS_METHODS:
-            await self.app(scope, receive, send)
-            return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await error_response(413, TOO_LARGE, "payload_too_large")(scope, receive, send)
             return
         received = 0
 
-        async def receive_within_limit() -> Message:
+        async def receive_within_cap() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -40,4 +43,4 @@ class BodySizeLimit:
                     raise HTTPException(413, TOO_LARGE)
             return message
 
-        await self.app(scope, receive_within_limit, send)
+        await self.app(scope, receive_within_cap, send)

@@ -8,6 +8,9 @@ reading right after could miss the write, and a failed commit would go unreporte
 endpoint and its dependencies reach the unit's session as an ordinary dependency,
 `agora.api.dependencies.SessionDep`.
 
+The body of a request is read before its unit of work opens, within the route's cap
+(`agora.api.limits`): a client uploading slowly holds no connection.
+
 Safe methods (GET, HEAD, OPTIONS) get a read-only session, which skips BEGIN/COMMIT
 where the database allows it and may be served by a read replica.
 
@@ -22,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+
+from agora.api.limits import DEFAULT_MAX_BODY_BYTES, BodyCap
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -41,11 +46,33 @@ _SESSION_SCOPE_KEY = "agora.session"
 
 
 class TransactionalRoute(APIRoute):
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        max_body_size: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # FastAPI's own cap is not used: it answers in plain text (see agora.api.limits).
+        super().__init__(path, endpoint, **kwargs)
+        if self.reads_body:
+            self.max_body_size = max_body_size or DEFAULT_MAX_BODY_BYTES
+            self.app = BodyCap(self.app, self.max_body_size)
+
+    @property
+    def reads_body(self) -> bool:
+        """Whether requests of this route may carry a body (not GET, HEAD, OPTIONS)."""
+        return not (self.methods or set()) <= READ_ONLY_METHODS
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
+        reads_body = self.reads_body
 
         async def handle_in_transaction(request: Request) -> Response:
             database: Database = request.app.state.database
+            if reads_body:
+                await request.body()  # kept by the request for the endpoint to parse
 
             async def attempt(session: AsyncSession) -> Response:
                 request.scope[_SESSION_SCOPE_KEY] = session

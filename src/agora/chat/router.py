@@ -14,6 +14,7 @@ from agora.api.security import CurrentUser
 from agora.api.streaming import MEDIA_TYPES, export_response
 from agora.chat.repository import EXPORT_COLUMNS
 from agora.chat.schemas import (
+    BATCH_MAX_BYTES,
     ConversationCreate,
     ConversationDetail,
     ConversationRead,
@@ -82,6 +83,7 @@ async def delete_conversation(
     status_code=status.HTTP_201_CREATED,
     response_model=MessageList,
     responses=OWNED,
+    max_body_size=BATCH_MAX_BYTES,
 )
 async def append_messages(
     conversation_id: uuid.UUID, batch: MessageBatch, owner: CurrentUser, chat: ChatServiceDep

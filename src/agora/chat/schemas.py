@@ -15,6 +15,8 @@ from agora.users.schemas import UserRef
 MAX_MESSAGES_PER_BATCH = 1000
 # Characters; a long pasted document or assistant answer fits, a runaway one does not.
 MESSAGE_MAX_LENGTH = 200_000
+# A batch's body, in bytes: fewer than its messages could add up to at their longest.
+BATCH_MAX_BYTES = 16 * 1024 * 1024
 LATEST_MESSAGES = 20
 
 Title = Annotated[

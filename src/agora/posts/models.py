@@ -6,7 +6,7 @@ from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from agora.db.base import Base, IdPK, Timestamp, TimestampMixin
-from agora.db.types import BigId, exact_string, utc_now
+from agora.db.types import BigId, LongText, exact_string, utc_now
 from agora.users.models import User
 
 TITLE_MAX_LENGTH = 200
@@ -44,7 +44,8 @@ class Post(TimestampMixin, Base):
     # refused while it has posts (no ON DELETE action).
     author_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
-    content: Mapped[str] = mapped_column(Text)
+    # 100,000 characters can be 400 kB: more than MariaDB's TEXT holds.
+    content: Mapped[str] = mapped_column(LongText)
     is_published: Mapped[bool] = mapped_column(default=True)
 
     author: Mapped[User] = relationship(lazy="raise")

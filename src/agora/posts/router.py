@@ -11,6 +11,8 @@ from agora.api.schemas import Page, not_found
 from agora.api.security import CurrentUser, OptionalUser
 from agora.posts.repository import PostFilter
 from agora.posts.schemas import (
+    COMMENT_MAX_BYTES,
+    POST_MAX_BYTES,
     AuthorStat,
     CommentCreate,
     CommentRead,
@@ -35,7 +37,12 @@ PostServiceDep = Annotated[PostService, Depends(get_post_service)]
 NOT_FOUND = not_found("missing, or a draft the caller may not see")
 
 
-@router.post("/posts", status_code=status.HTTP_201_CREATED, response_model=PostRead)
+@router.post(
+    "/posts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostRead,
+    max_body_size=POST_MAX_BYTES,
+)
 async def create_post(data: PostCreate, author: CurrentUser, posts: PostServiceDep) -> PostRead:
     """Tags are trimmed, lower-cased and de-duplicated; at most 10."""
     return await posts.create(author, data)
@@ -71,7 +78,9 @@ async def read_post(post_id: PathId, viewer: OptionalUser, posts: PostServiceDep
     return await posts.get(viewer, post_id)
 
 
-@router.patch("/posts/{post_id}", response_model=PostRead, responses=NOT_FOUND)
+@router.patch(
+    "/posts/{post_id}", response_model=PostRead, responses=NOT_FOUND, max_body_size=POST_MAX_BYTES
+)
 async def update_post(
     post_id: PathId, data: PostUpdate, actor: CurrentUser, posts: PostServiceDep
 ) -> PostRead:
@@ -91,6 +100,7 @@ async def delete_post(post_id: PathId, actor: CurrentUser, posts: PostServiceDep
     status_code=status.HTTP_201_CREATED,
     response_model=CommentRead,
     responses=NOT_FOUND,
+    max_body_size=COMMENT_MAX_BYTES,
 )
 async def create_comment(
     post_id: PathId, data: CommentCreate, author: CurrentUser, posts: PostServiceDep

@@ -13,6 +13,9 @@ from agora.users.schemas import UserRef
 
 CONTENT_MAX_LENGTH = 100_000
 COMMENT_MAX_LENGTH = 10_000
+# Bodies in bytes, room for the longest text JSON-escaped.
+POST_MAX_BYTES = 1024 * 1024
+COMMENT_MAX_BYTES = 256 * 1024
 # More than this many entries is refused before normalizing (a DoS guard); after
 # trimming, lower-casing and removing duplicates at most MAX_TAGS_PER_POST remain.
 RAW_TAGS_MAX = 50

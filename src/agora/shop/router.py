@@ -13,6 +13,7 @@ from agora.api.security import AdminUser, CurrentUser
 from agora.shop.models import OrderStatus
 from agora.shop.repository import ProductFilter, ProductSort
 from agora.shop.schemas import (
+    PRODUCT_MAX_BYTES,
     OrderCreate,
     OrderRead,
     ProductCreate,
@@ -32,7 +33,12 @@ ShopServiceDep = Annotated[ShopService, Depends(get_shop_service)]
 ORDER_NOT_FOUND = not_found("no such order, or not the caller's")
 
 
-@router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductRead)
+@router.post(
+    "/products",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductRead,
+    max_body_size=PRODUCT_MAX_BYTES,
+)
 async def create_product(
     data: ProductCreate, _admin: AdminUser, shop: ShopServiceDep
 ) -> ProductRead:
@@ -64,7 +70,10 @@ async def read_product(product_id: PathId, shop: ShopServiceDep) -> ProductRead:
 
 
 @router.patch(
-    "/products/{product_id}", response_model=ProductRead, responses=not_found("no such product")
+    "/products/{product_id}",
+    response_model=ProductRead,
+    responses=not_found("no such product"),
+    max_body_size=PRODUCT_MAX_BYTES,
 )
 async def update_product(
     product_id: PathId, data: ProductUpdate, _admin: AdminUser, shop: ShopServiceDep

@@ -13,6 +13,8 @@ from agora.shop.models import NAME_MAX_LENGTH, OrderStatus
 MAX_QUANTITY = 10_000
 MAX_STOCK = 10**9
 MAX_LINES_PER_ORDER = 50
+# A product's body in bytes, room for the longest description JSON-escaped.
+PRODUCT_MAX_BYTES = 256 * 1024
 
 Stock = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK)]
 Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
