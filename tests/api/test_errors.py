@@ -7,6 +7,7 @@ import httpx
 import pytest
 from fastapi import APIRouter
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.api.dependencies import SessionDep
@@ -145,3 +146,36 @@ async def test_a_422_shows_twenty_errors_and_counts_the_rest(client: httpx.Async
     assert answer["more_errors"] == 103 - 20
     few = (await client.post("/api/v1/users", json={"email": "x"})).json()
     assert "more_errors" not in few
+
+
+@pytest.mark.dialects("mariadb")
+async def test_mariadb_refusing_more_connections_is_a_503(
+    settings: Settings, engine: AsyncEngine, database_url: URL
+) -> None:
+    """MariaDB's "already has more than 'max_user_connections' active connections"."""
+    async with engine.connect() as admin:
+        await admin.execute(
+            text("CREATE OR REPLACE USER 'agora_one'@'%' WITH MAX_USER_CONNECTIONS 1")
+        )
+        await admin.execute(text(f"GRANT ALL ON `{database_url.database}`.* TO 'agora_one'@'%'"))
+    limited = make_settings(database_url.set(username="agora_one", password=None))
+    token = TokenCodec.from_settings(limited).issue(1).access_token
+    try:
+        async with (
+            Database.from_settings(limited) as database,
+            database.transaction(read_only=True) as hog,
+        ):
+            await hog.execute(text("SELECT 1"))  # the user's one connection
+            transport = httpx.ASGITransport(app=create_app(limited, database=database))
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://agora.test"
+            ) as client:
+                response = await client.get(
+                    "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
+                )
+    finally:
+        async with engine.connect() as admin:
+            await admin.execute(text("DROP USER 'agora_one'@'%'"))
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "database_unavailable"
+    assert response.headers["retry-after"] == "1"

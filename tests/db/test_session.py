@@ -3,14 +3,17 @@
 import asyncio
 import contextlib
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from agora.config import Settings
 from agora.db.errors import CommitOutcomeUnknown, ReadOnlySessionError
-from agora.db.session import Database, after_commit
+from agora.db.session import Database, after_commit, after_failure
 from agora.kernel.errors import Conflict
 from agora.users.models import User
 from tests.databases import empty_all_tables, kill_other_connections
@@ -73,6 +76,51 @@ async def test_after_commit_callbacks_run_once_committed_and_never_on_rollback(
     async with live_database.transaction() as session:
         after_commit(session, lambda: ran.append("transaction()"))
     assert ran == ["plain", "awaited", "after the broken one", "transaction()"]
+
+
+class DeadlockDetected(Exception):
+    """What a driver raises for a deadlock, as `agora.db.errors` reads it."""
+
+    sqlstate = "40P01"
+
+
+async def test_after_failure_callbacks_run_when_no_run_of_the_unit_commits(
+    live_database: Database,
+) -> None:
+    """A run redone after a deadlock keeps its callbacks: they run if the unit finally
+    fails, never if a later run commits."""
+    ran: list[str] = []
+
+    def deadlock_for(runs: int, outcome: Exception | None) -> Callable[[AsyncSession], Any]:
+        attempts = iter(range(runs + 1))
+
+        async def work(session: AsyncSession) -> None:
+            number = next(attempts)
+            after_failure(session, lambda: ran.append(f"failed run {number}"))
+            after_commit(session, lambda: ran.append(f"committed run {number}"))
+            if number < runs:
+                raise OperationalError("UPDATE", {}, DeadlockDetected())
+            if outcome is not None:
+                raise outcome
+
+        return work
+
+    await live_database.run_in_transaction(deadlock_for(2, None))
+    assert ran == ["committed run 2"]
+    ran.clear()
+    with pytest.raises(Conflict):
+        await live_database.run_in_transaction(deadlock_for(1, Conflict("no")))
+    assert ran == ["failed run 0", "failed run 1"]
+    ran.clear()
+
+    async def refused_block() -> None:
+        async with live_database.transaction() as session:
+            after_failure(session, lambda: ran.append("transaction()"))
+            raise Conflict("no")
+
+    with pytest.raises(Conflict):
+        await refused_block()
+    assert ran == ["transaction()"]
 
 
 async def test_an_error_rolls_everything_back(live_database: Database) -> None:

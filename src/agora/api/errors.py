@@ -16,8 +16,14 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
-from agora.db.errors import DatabaseBusy, is_invalid_value, is_retryable
-from agora.kernel.errors import DomainError, ServiceUnavailable
+from agora.db.errors import (
+    DatabaseBusy,
+    DatabaseUnavailable,
+    is_invalid_value,
+    is_retryable,
+    is_unavailable,
+)
+from agora.kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -96,21 +102,18 @@ def _database_error(request: Request, error: Exception) -> JSONResponse:
             "database refused a value for %s %s: %s", request.method, request.url.path, error.orig
         )
         return error_response(422, "A value in the request is out of range.", "invalid_value")
+    if is_unavailable(error) or isinstance(error, OperationalError | InterfaceError):
+        return _database_unreachable(request, error)
     if is_retryable(error):
         logger.warning("database conflict persisted after retries: %s", error.orig)
         return domain_error_response(DatabaseBusy())
-    if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
-        return _database_unreachable(request, error)
     logger.error("database error in %s %s", request.method, request.url.path, exc_info=error)
     return _internal_error(request, error)
 
 
 def _database_unreachable(_request: Request, error: Exception) -> JSONResponse:
     logger.error("database unavailable: %s", error)
-    down = ServiceUnavailable(
-        "The database is unavailable; retry shortly.", code="database_unavailable"
-    )
-    return domain_error_response(down)
+    return domain_error_response(DatabaseUnavailable())
 
 
 def _internal_error(_request: Request, _error: Exception) -> JSONResponse:
@@ -124,5 +127,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(PoolTimeoutError, _pool_timeout)
     app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(ConnectionError, _database_unreachable)
+    # Refused, reset, unresolvable: raised by the driver before any DBAPI error exists.
+    app.add_exception_handler(OSError, _database_unreachable)
     app.add_exception_handler(Exception, _internal_error)

@@ -41,6 +41,15 @@ _MYSQL_CONSTRAINT_KINDS: dict[int, ConstraintKind] = {
 }
 _SQLITE_RETRYABLE = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT"})
 
+# "The database is not available": PostgreSQL's class 08 (connection exceptions), and
+# admin_shutdown, crash_shutdown, cannot_connect_now (starting up, shutting down, in
+# recovery), too_many_connections.
+_PG_UNAVAILABLE_CLASS = "08"
+_PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
+# MariaDB: too many connections (for the server, for the user, over the user's limit),
+# shutdown in progress, connection killed; the client's can't connect, server gone, lost.
+_MYSQL_UNAVAILABLE = frozenset({1040, 1203, 1226, 1053, 1927, 2002, 2003, 2006, 2013})
+
 _PG_NAME = re.compile(r'constraint "(?P<name>[^"]+)"')
 _MYSQL_KEY = re.compile(r"for key '(?:[^'.]+\.)?(?P<name>[^']+)'")
 _MYSQL_NAMED = re.compile(r"CONSTRAINT `(?P<name>[^`]+)`")
@@ -74,6 +83,22 @@ def is_retryable(error: BaseException) -> bool:
     if sqlstate is not None:
         return sqlstate in _PG_RETRYABLE
     return getattr(error.orig, "sqlite_errorname", None) in _SQLITE_RETRYABLE
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when the database cannot serve this connection right now: it refuses
+    connections, is starting up or shutting down, has no connection left, or dropped
+    this one. Nothing the client sent is wrong; a retry a moment later may succeed."""
+    if isinstance(error, OSError):  # refused, unreachable, reset: before any DBAPI error
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if (errno := _mysql_errno(error)) is not None:
+        return errno in _MYSQL_UNAVAILABLE
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    return sqlstate.startswith(_PG_UNAVAILABLE_CLASS) or sqlstate in _PG_UNAVAILABLE
 
 
 def is_invalid_value(error: DBAPIError) -> bool:
@@ -137,6 +162,11 @@ def violated_constraint(error: DBAPIError, metadata: MetaData) -> ConstraintViol
 class DatabaseBusy(ServiceUnavailable):
     default_code = "database_busy"
     default_detail = "The service is busy; retry shortly."
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    default_code = "database_unavailable"
+    default_detail = "The database is unavailable; retry shortly."
 
 
 class CommitOutcomeUnknown(ServiceUnavailable):

@@ -16,35 +16,53 @@ boundaries:
    (409 ``insufficient_funds``, ...) is an outcome too: what it wrote is rolled back
    first, then the refusal is stored, and a retry gets the same answer.
 
-Any other failure (a crash, a 503) rolls the unit back and releases the claim in a
-transaction of its own, so that a retry runs the operation. A claim is tied to its
-request's `token`, which stays the same when the unit of work is re-run after a deadlock:
-the re-run finds its own claim and goes on. A claim whose request died without finishing
-is taken over after `STALE_CLAIM_SECONDS`. Keys are kept until purged.
+A unit that ends any other way (an error, a 503, a COMMIT whose outcome is unknown, a
+cancellation) releases the claim once its session is back in the pool, in a transaction
+of its own (`after_failure`), so that a retry runs the operation; the release deletes
+only a claim that was never completed, so after a COMMIT that did happen the retry gets
+the stored answer. While the database is unavailable, the release is tried again in the
+background until it answers. A claim is tied to its request's `token`, which stays the
+same when the unit of work is re-run after a deadlock: the re-run finds its own claim
+and goes on. A claim whose process died without releasing it is taken over after
+`STALE_CLAIM_SECONDS`. Keys are kept until purged.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from sqlalchemy import ForeignKey, Integer, String, Text, bindparam, delete, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agora.db.base import Base, Timestamp
 from agora.db.errors import IdempotencyInProgress, IdempotencyKeyReused
 from agora.db.repository import Repository
+from agora.db.session import after_failure
 from agora.db.types import BigId, UTCDateTime, utc_now
 from agora.kernel.errors import DomainError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+logger = logging.getLogger(__name__)
 
 KEY_MAX_LENGTH = 255
 STALE_CLAIM_SECONDS = 60
+# How often a release is tried again while the database is unavailable.
+RELEASE_RETRY_SECONDS = 0.25
+# Releases still waiting for the database (strong references: a task nobody holds may be
+# collected before it is done).
+_pending_releases: set[asyncio.Task[None]] = set()
 
 
 class IdempotencyRecord(Base):
@@ -189,15 +207,45 @@ async def run_once(
     if record.claim_token != key.token:
         raise IdempotencyInProgress
     await session.commit()  # step 1 ends: concurrent retries now see the claim
+    assert session.bind is not None
+    bind = session.bind
+    after_failure(session, lambda: release_claim(bind, key))
     try:
         outcome = await operation()
     except BaseException as error:
-        await session.rollback()  # nothing the failed or refused operation wrote is kept
         if not _is_refusal(error):
-            await records.release(key)
-            await session.commit()
             raise
-        outcome = refused(error)  # ...but a refusal's answer is
+        await session.rollback()  # nothing the refused operation wrote is kept...
+        outcome = refused(error)  # ...but its answer is
     if not await records.complete(key, outcome):
         raise IdempotencyInProgress  # our claim went stale and was taken over
     return outcome
+
+
+async def release_claim(bind: AsyncEngine | AsyncConnection, key: IdempotencyKey) -> None:
+    """Forget the claim of a request whose unit of work failed, so that a retry runs; in
+    the background, again and again, while the database is unavailable."""
+    if not await _try_release(bind, key):
+        task = asyncio.create_task(_release_when_possible(bind, key))
+        _pending_releases.add(task)
+        task.add_done_callback(_pending_releases.discard)
+
+
+async def _release_when_possible(bind: AsyncEngine | AsyncConnection, key: IdempotencyKey) -> None:
+    # Past the stale age, a retry takes the claim over anyway.
+    give_up = time.monotonic() + STALE_CLAIM_SECONDS
+    while time.monotonic() < give_up:
+        await asyncio.sleep(RELEASE_RETRY_SECONDS)
+        if await _try_release(bind, key):
+            return
+    logger.warning("gave up releasing idempotency key %r of user %s", key.key, key.user_id)
+
+
+async def _try_release(bind: AsyncEngine | AsyncConnection, key: IdempotencyKey) -> bool:
+    try:
+        async with AsyncSession(bind) as session, session.begin():
+            await IdempotencyRepository(session).release(key)
+    except (DBAPIError, OSError, PoolTimeout) as error:
+        logger.warning("could not release idempotency key %r yet: %s", key.key, error)
+        return False
+    return True

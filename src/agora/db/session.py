@@ -27,7 +27,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
 from agora.db.engine import create_engine, reads_in_autocommit, snapshot_isolation
-from agora.db.errors import CommitOutcomeUnknown, DatabaseBusy, ReadOnlySessionError, is_retryable
+from agora.db.errors import (
+    CommitOutcomeUnknown,
+    DatabaseBusy,
+    ReadOnlySessionError,
+    is_retryable,
+    is_unavailable,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
@@ -37,10 +43,10 @@ if TYPE_CHECKING:
     from agora.config import Settings
 
 T = TypeVar("T")
-AfterCommit = Callable[[], object]  # a plain function, or one returning an awaitable
+AfterUnit = Callable[[], object]  # a plain function, or one returning an awaitable
 
 logger = logging.getLogger(__name__)
-_AFTER_COMMIT = "agora.after_commit"
+_CALLBACKS = "agora.unit_callbacks"
 # In a session's `info`: the SessionSource that handed it out, and a mark left by
 # `without_database` when it could not take the gate back (so `release` must not give it).
 _SOURCE = "agora.source"
@@ -65,7 +71,20 @@ def _sessionmaker(bind: AsyncEngine | AsyncConnection, **options: Any) -> async_
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False, **options)
 
 
-def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+@dataclass(slots=True)
+class _UnitCallbacks:
+    committed: list[AfterUnit] = field(default_factory=list)
+    failed: list[AfterUnit] = field(default_factory=list)
+
+
+def _callbacks(session: AsyncSession) -> _UnitCallbacks:
+    callbacks: _UnitCallbacks | None = session.info.get(_CALLBACKS)
+    if callbacks is None:
+        callbacks = session.info[_CALLBACKS] = _UnitCallbacks()
+    return callbacks
+
+
+def after_commit(session: AsyncSession, callback: AfterUnit) -> None:
     """Run `callback` once the unit of work of `session` has committed.
 
     For side effects that the database cannot take back: a notification, a metric of a
@@ -73,17 +92,30 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     deadlock runs only those of the run that committed, so each happens exactly once. A
     callback that fails is logged; the unit stays committed.
     """
-    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+    _callbacks(session).committed.append(callback)
 
 
-def _committed_callbacks(session: AsyncSession) -> list[AfterCommit]:
+def after_failure(session: AsyncSession, callback: AfterUnit) -> None:
+    """Run `callback` if the unit of work of `session` ends without committing: an error
+    it answers with, a cancellation. A run that is redone after a deadlock or a dropped
+    connection keeps its callbacks for the end of the unit: they run if no later run
+    commits (so they must bear running twice), and never after a COMMIT.
+
+    For undoing what the unit already committed ahead of its end, such as the claim of
+    an idempotency key. It runs once the session is back in its pool, on connections of
+    its own.
+    """
+    _callbacks(session).failed.append(callback)
+
+
+def _take_callbacks(session: AsyncSession) -> _UnitCallbacks | None:
     """The callbacks registered on `session`, which no longer holds them (sessions are
     reused: the next unit must not inherit them)."""
-    callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+    callbacks: _UnitCallbacks | None = session.info.pop(_CALLBACKS, None)
     return callbacks
 
 
-async def _run_after_commit(callbacks: list[AfterCommit]) -> None:
+async def _run(callbacks: list[AfterUnit]) -> None:
     """Run once the session is back in its pool: a slow callback holds no connection."""
     for callback in callbacks:
         try:
@@ -91,7 +123,7 @@ async def _run_after_commit(callbacks: list[AfterCommit]) -> None:
             if inspect.isawaitable(outcome):
                 await outcome
         except Exception:
-            logger.exception("an after-commit callback failed")
+            logger.exception("a callback of a unit of work failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,17 +303,19 @@ class Database:
         No retries: a block cannot be run twice. Work that may meet deadlocks belongs in
         `run_in_transaction`.
         """
-        async with self._source(read_only).open() as session:
-            committed = False
-            try:
-                yield session
-                if not read_only:
-                    await session.commit()
-                committed = True
-            finally:
-                callbacks = _committed_callbacks(session)
-        if committed:
-            await _run_after_commit(callbacks)
+        source = self._source(read_only)
+        session = await source.acquire()
+        committed = False
+        try:
+            yield session
+            if not read_only:
+                await session.commit()
+            committed = True
+        finally:
+            callbacks = _take_callbacks(session)
+            await source.release(session)
+            if callbacks is not None:
+                await _run(callbacks.committed if committed else callbacks.failed)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
@@ -305,40 +339,47 @@ class Database:
         needs (there is no transaction at all on PostgreSQL's autocommit read engine).
         """
         attempt = 0
+        failed_runs: list[AfterUnit] = []  # `after_failure` callbacks of runs redone
         while True:
             attempt += 1
             source = self._source(read_only)
             # acquire/release rather than `source.open()`: this runs for every request,
             # and each context-manager layer costs more than the few lines it saves.
             session = await source.acquire()
-            committed = False
+            committed = run_again = False
             try:
                 try:
                     result = await work(session)
-                except DBAPIError as error:
-                    if attempt < self.attempts and is_retryable(error):
+                except (DBAPIError, OSError) as error:
+                    if attempt < self.attempts and _can_run_again(error):
+                        run_again = True
                         await _back_off(attempt)
                         continue
                     raise
-                if read_only:
-                    return result
-                try:
-                    await session.commit()
-                except DBAPIError as error:
-                    if error.connection_invalidated:
-                        raise CommitOutcomeUnknown from error
-                    if attempt < self.attempts and is_retryable(error):
-                        await _back_off(attempt)
-                        continue
-                    raise
-                committed = True
+                if not read_only:
+                    try:
+                        await session.commit()
+                    except (DBAPIError, OSError) as error:
+                        if is_unavailable(error):
+                            raise CommitOutcomeUnknown from error
+                        if attempt < self.attempts and is_retryable(error):
+                            run_again = True
+                            await _back_off(attempt)
+                            continue
+                        raise
+                committed = True  # a read-only unit has nothing to commit: it ended well
             finally:
-                callbacks = _committed_callbacks(session)  # a unit that did not commit runs none
+                callbacks = _take_callbacks(session)
                 # Quiet when committed, or when it ran on autocommit (read) connections.
                 quiet = source.autocommit or not session.in_transaction()
                 await source.release(session, quiet=quiet)
-            if committed:
-                await _run_after_commit(callbacks)
+                if callbacks is not None and run_again:
+                    failed_runs += callbacks.failed  # run if no later run commits
+                elif committed:
+                    if callbacks is not None:
+                        await _run(callbacks.committed)
+                elif callbacks is not None or failed_runs:
+                    await _run(failed_runs + (callbacks.failed if callbacks else []))
             return result
 
     async def dispose(self) -> None:
@@ -352,6 +393,12 @@ class Database:
         """``async with Database.from_settings(...) as database:`` disposes the engines
         (and their pools) at the end of a job."""
         await self.dispose()
+
+
+def _can_run_again(error: BaseException) -> bool:
+    """The database rolled the unit back (a deadlock, a dropped or refused connection),
+    so running it again from the start is safe."""
+    return is_retryable(error) or is_unavailable(error)
 
 
 async def _back_off(attempt: int) -> None:
