@@ -116,7 +116,9 @@ def _database_unreachable(_request: Request, error: Exception) -> JSONResponse:
     return domain_error_response(DatabaseUnavailable())
 
 
-def _internal_error(_request: Request, _error: Exception) -> JSONResponse:
+def _internal_error(request: Request, error: Exception) -> JSONResponse:
+    if is_unavailable(error):  # a driver's own error for a lost connection
+        return _database_unreachable(request, error)
     # The server logs the traceback itself: Starlette re-raises after this response.
     return error_response(500, "Internal server error.", "internal_error")
 

@@ -92,13 +92,26 @@ def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, OSError):  # refused, unreachable, reset: before any DBAPI error
         return True
     if not isinstance(error, DBAPIError):
-        return False
+        # A driver's own error, raised where SQLAlchemy does not wrap it: while a new
+        # pooled connection is being set up (asyncpg's type codecs), say.
+        return _is_lost_by_driver(error)
     if error.connection_invalidated:
         return True
     if (errno := _mysql_errno(error)) is not None:
         return errno in _MYSQL_UNAVAILABLE
-    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    return _is_unavailable_sqlstate(getattr(error.orig, "sqlstate", None) or "")
+
+
+def _is_unavailable_sqlstate(sqlstate: str) -> bool:
     return sqlstate.startswith(_PG_UNAVAILABLE_CLASS) or sqlstate in _PG_UNAVAILABLE
+
+
+def _is_lost_by_driver(error: BaseException) -> bool:
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return _is_unavailable_sqlstate(sqlstate)
+    # asyncpg's InterfaceError for a connection the server closed under it.
+    return type(error).__name__ == "InterfaceError" and "connection is closed" in str(error)
 
 
 def is_invalid_value(error: DBAPIError) -> bool:

@@ -21,7 +21,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
@@ -30,6 +29,7 @@ from agora.db.engine import create_engine, reads_in_autocommit, snapshot_isolati
 from agora.db.errors import (
     CommitOutcomeUnknown,
     DatabaseBusy,
+    DatabaseUnavailable,
     ReadOnlySessionError,
     is_retryable,
     is_unavailable,
@@ -350,16 +350,19 @@ class Database:
             try:
                 try:
                     result = await work(session)
-                except (DBAPIError, OSError) as error:
+                except Exception as error:
                     if attempt < self.attempts and _can_run_again(error):
                         run_again = True
                         await _back_off(attempt)
                         continue
+                    if is_unavailable(error):
+                        logger.warning("database unavailable: %s", error)
+                        raise DatabaseUnavailable from error
                     raise
                 if not read_only:
                     try:
                         await session.commit()
-                    except (DBAPIError, OSError) as error:
+                    except Exception as error:
                         if is_unavailable(error):
                             raise CommitOutcomeUnknown from error
                         if attempt < self.attempts and is_retryable(error):
