@@ -2,6 +2,7 @@
 (count statements, empty tables, cut connections)."""
 
 import os
+import socket
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -40,6 +41,9 @@ def make_settings(database_url: str | URL, **overrides: Any) -> Settings:
         "jwt_secret": SecretStr("test-secret-" + "x" * 32),
         # The in-process clients' base URL, beside the defaults.
         "allowed_hosts": ["agora.test", "localhost", "127.0.0.1", "[::1]"],
+        # Tests register and sign in hundreds of users from one address; the tests of
+        # the limits turn them on.
+        "rate_limits_enabled": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -143,3 +147,11 @@ async def kill_other_connections(engine: AsyncEngine) -> int:
             await connection.execute(text(f"KILL {int(connection_id)}"))
             killed += 1
         return killed
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -8,22 +8,16 @@ root). The shared server on 5432 is never touched.
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 from sqlalchemy.engine import URL
 
+from tests.databases import free_port
+
 BIN = Path(os.environ.get("AGORA_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SERVER_USER = "postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _as_server_user(command: list[str]) -> list[str]:

@@ -6,10 +6,6 @@ commit made after the response leaves a window in which the client's next reques
 does not see its own write.
 """
 
-import asyncio
-import os
-import socket
-import sys
 from collections.abc import AsyncIterator
 
 import httpx
@@ -17,62 +13,22 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.config import Settings
+from tests.agora_server import serving
 from tests.databases import empty_all_tables
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.server
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 async def server(settings: Settings, engine: AsyncEngine) -> AsyncIterator[str]:
     """`agora serve`, as the README runs it, on this worker's database (emptied after)."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "AGORA_DATABASE_URL": settings.database_url,
-        "AGORA_JWT_SECRET": settings.jwt_secret.get_secret_value(),
-        "AGORA_ARGON2_TIME_COST": "1",
-        "AGORA_ARGON2_MEMORY_COST_KIB": "8",
-        "AGORA_ARGON2_PARALLELISM": "1",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "agora",
-        "serve",
-        "--port",
-        str(port),
-        "--no-access-log",
-        env=environment,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=base_url) as probe:
-            for _ in range(100):
-                try:
-                    if (await probe.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("the server did not become ready")
-        yield base_url
+        async with serving(
+            settings, AGORA_RATE_LIMIT_REGISTRATIONS_PER_ADDRESS="1000/hour"
+        ) as base_url:
+            yield base_url
     finally:
-        process.terminate()
-        _, stderr = await process.communicate()
-        # uvicorn re-raises SIGTERM after a clean shutdown, so the exit code is -15.
-        assert "Application shutdown complete" in stderr.decode(), stderr.decode()
-        assert "Traceback" not in stderr.decode(), stderr.decode()
         await empty_all_tables(engine)
 
 

@@ -73,6 +73,9 @@ def serve(
         access_log=access_log,
         log_config=_log_config(),
         server_header=False,  # says nothing of what runs here
+        # The app reads X-Forwarded-For itself, from AGORA_TRUSTED_PROXIES only (uvicorn
+        # would trust it from 127.0.0.1 by default, where any local client can forge it).
+        proxy_headers=False,
     )
 
 

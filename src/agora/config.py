@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Good enough to sign tokens on a laptop, never in production: `Settings.check_servable`
@@ -53,6 +55,20 @@ class Settings(BaseSettings):
     # subdomains, "*" any host (not recommended).
     allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
 
+    # Rate limits, in `limits`' notation ("5/minute", "5/minute;30/hour"; see
+    # agora.api.ratelimit). Counters are kept in Redis when a URL is given (shared by all
+    # workers), else in each process's memory.
+    redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0")
+    rate_limits_enabled: bool = True
+    rate_limit_key_prefix: str = "agora"
+    rate_limit_failed_logins_per_login: str = "5/minute;30/hour"
+    rate_limit_failed_logins_per_address: str = "20/minute;300/hour"
+    rate_limit_registrations_per_address: str = "10/hour"
+    rate_limit_writes_per_user: str = "120/minute"
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client; without
+    # them the client is the socket's peer and the header is ignored.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_lifetime_seconds: int = Field(default=3600, ge=60)
@@ -67,6 +83,24 @@ class Settings(BaseSettings):
     # or password change waits for its turn before it is refused with 503 `service_busy`.
     password_hashing_concurrency: int = Field(default_factory=usable_cores, ge=1)
     password_hashing_wait_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator(
+        "rate_limit_failed_logins_per_login",
+        "rate_limit_failed_logins_per_address",
+        "rate_limit_registrations_per_address",
+        "rate_limit_writes_per_user",
+    )
+    @classmethod
+    def _is_rate_limit(cls, value: str) -> str:
+        parse_many(value)  # a ValueError names what is wrong
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _are_networks(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            ipaddress.ip_network(proxy, strict=False)
+        return value
 
     def check_servable(self) -> None:
         """Raise when these settings must not serve traffic (default secret in production)."""

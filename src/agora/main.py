@@ -12,6 +12,7 @@ from agora.api import health
 from agora.api.edge import Edge
 from agora.api.errors import install_error_handlers
 from agora.api.hosts import AllowedHosts
+from agora.api.ratelimit import RateLimiter
 from agora.api.routing import API_PREFIX, include_routes
 from agora.api.security import TOKEN_URL
 from agora.auth import router as auth
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.password_hasher = PasswordHasher.from_settings(settings)
     app.state.token_codec = TokenCodec.from_settings(settings)
     app.state.authenticator = TokenAuthenticator(app.state.token_codec)
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
     if database is not None:
         app.state.database = database
     install_error_handlers(app)

@@ -6,7 +6,7 @@ ask it. Override `current_user` or `optional_user` in ``app.dependency_overrides
 call the API as anyone in a test.
 """
 
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -14,9 +14,12 @@ from fastapi.security.base import SecurityBase
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.api.routing import API_PREFIX, request_session
+from agora.api.routing import API_PREFIX, READ_ONLY_METHODS, request_session
 from agora.kernel.errors import Forbidden, NotAuthenticated
 from agora.kernel.principal import Principal
+
+if TYPE_CHECKING:
+    from agora.api.ratelimit import RateLimiter
 
 TOKEN_URL = f"{API_PREFIX}/auth/token"
 
@@ -46,15 +49,20 @@ class _BearerCaller(SecurityBase):
         The account is read on the request's session, taken from the unit of work
         directly rather than through `SessionDep`: this runs on every authenticated
         request, and a level of dependencies costs about 4% of a small read
-        (BENCHMARKS.md, "The cost of idioms"). Override `current_user` to change who
-        calls."""
+        (BENCHMARKS.md, "The cost of idioms"). A write (not GET, HEAD, OPTIONS) is
+        counted against the caller's rate limit here. Override `current_user` to change
+        who calls."""
         scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
         if scheme.lower() != "bearer":
             if self.required:
                 raise NotAuthenticated
             return None
         authenticator: Authenticator = request.app.state.authenticator
-        return await authenticator.authenticate(request_session(request), token)
+        caller = await authenticator.authenticate(request_session(request), token)
+        if request.method not in READ_ONLY_METHODS:
+            limiter: RateLimiter = request.app.state.rate_limiter
+            await limiter.count_write(caller.id)
+        return caller
 
 
 current_user = _BearerCaller(required=True)

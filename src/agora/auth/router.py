@@ -5,9 +5,11 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Form, Request
 
 from agora.api.dependencies import SessionDep
+from agora.api.ratelimit import ClientAddress, RateLimiterDep
 from agora.api.routing import api_router
 from agora.auth.schemas import TokenResponse
 from agora.auth.service import AuthService
+from agora.users.errors import InvalidCredentials
 from agora.users.schemas import PASSWORD_MAX_LENGTH
 from agora.users.service import UserService
 
@@ -40,7 +42,15 @@ async def issue_token(
     ],
     password: Annotated[str, Form(min_length=1, max_length=PASSWORD_MAX_LENGTH, pattern=NO_NUL)],
     auth: AuthServiceDep,
+    limiter: RateLimiterDep,
+    address: ClientAddress,
 ) -> TokenResponse:
-    """Trade a username (or email) and password for a bearer token."""
-    issued = await auth.login(username, password)
+    """Trade a username (or email) and password for a bearer token. Too many failures
+    for the login or from the address are 429 `rate_limited`, before any hashing."""
+    await limiter.check_login(username, address)
+    try:
+        issued = await auth.login(username, password)
+    except InvalidCredentials:
+        await limiter.count_failed_login(username, address)
+        raise
     return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)

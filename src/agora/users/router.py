@@ -6,6 +6,7 @@ from fastapi import Depends, Query, Request, Response, status
 
 from agora.api.dependencies import SessionDep
 from agora.api.params import Pagination, PathId, SearchText
+from agora.api.ratelimit import limit_registrations
 from agora.api.routing import api_router
 from agora.api.schemas import Page
 from agora.api.security import CurrentUser
@@ -34,6 +35,7 @@ PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
     status_code=status.HTTP_201_CREATED,
     response_model=UserPrivate,
     responses={409: {"description": "email_taken or username_taken"}},
+    dependencies=[Depends(limit_registrations)],
 )
 async def register(
     data: UserCreate, users: UserServiceDep, passwords: PasswordHasherDep
