@@ -29,7 +29,10 @@ class Account:
 class Accounts:
     """Registers users through the API (and admins through the service, like the CLI)."""
 
-    def __init__(self, client: httpx.AsyncClient, database: Database, settings: Settings):
+    def __init__(
+        self, client: httpx.AsyncClient, database: Database | None, settings: Settings
+    ) -> None:
+        """`database` is where admins are made (none: this client makes no admins)."""
         self.client = client
         self.database = database
         self.hasher = PasswordHasher.from_settings(settings)
@@ -66,6 +69,7 @@ class Accounts:
         data = UserCreate(
             email=f"{username}@example.com", username=username, password=SecretStr(PASSWORD)
         )
+        assert self.database is not None, "admins are made on a database"
         user = await self.database.run_in_transaction(
             lambda session: UserService(session).register(data, self.hasher, is_superuser=True)
         )

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     # subdomains, "*" any host (not recommended).
     allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
 
+    # Exports stream through a pool of their own, this many at once per process; a user
+    # runs at most `exports_per_user` at once (429 beyond), and a client that takes no
+    # data for `export_send_timeout_seconds` has its stream cut and its connection freed.
+    export_concurrency: int = Field(default=4, ge=1)
+    exports_per_user: int = Field(default=2, ge=1)
+    export_send_timeout_seconds: float = Field(default=30.0, gt=0)
+
     # Rate limits, in `limits`' notation ("5/minute", "5/minute;30/hour"; see
     # agora.api.ratelimit). Counters are kept in Redis when a URL is given (shared by all
     # workers), else in each process's memory.

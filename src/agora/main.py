@@ -15,6 +15,7 @@ from agora.api.hosts import AllowedHosts
 from agora.api.ratelimit import RateLimiter
 from agora.api.routing import API_PREFIX, include_routes
 from agora.api.security import TOKEN_URL
+from agora.api.streaming import ExportSlots
 from agora.auth import router as auth
 from agora.auth.service import TokenAuthenticator
 from agora.auth.tokens import TokenCodec
@@ -86,6 +87,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.token_codec = TokenCodec.from_settings(settings)
     app.state.authenticator = TokenAuthenticator(app.state.token_codec)
     app.state.rate_limiter = RateLimiter.from_settings(settings)
+    app.state.export_slots = ExportSlots(
+        per_user=settings.exports_per_user, send_timeout=settings.export_send_timeout_seconds
+    )
     if database is not None:
         app.state.database = database
     install_error_handlers(app)

@@ -118,6 +118,6 @@ def export_columns(name: str) -> tuple[str, ...]:
 
 
 def export_statement(name: str) -> AnySelect:
-    """Every row of the export, oldest id first, read 1,000 rows at a time."""
+    """Every row of the export, oldest id first (to stream: `agora.db.streams`)."""
     columns = _EXPORTED_COLUMNS[name]
-    return select(*columns).order_by(columns[0]).execution_options(yield_per=1000)
+    return select(*columns).order_by(columns[0])

@@ -6,10 +6,9 @@ from fastapi.responses import StreamingResponse
 
 from agora.admin.catalog import HttpExport, export_columns
 from agora.admin.service import export_rows
-from agora.api.dependencies import DatabaseDep
 from agora.api.routing import api_router
 from agora.api.security import AdminUser
-from agora.api.streaming import MEDIA_TYPES, export_response
+from agora.api.streaming import MEDIA_TYPES, ExportsDep
 from agora.db.bulk import FileFormat
 
 router = api_router("/admin", tags=["admin"])
@@ -22,14 +21,15 @@ router = api_router("/admin", tags=["admin"])
 )
 async def export_table(
     name: HttpExport,
-    _admin: AdminUser,
-    database: DatabaseDep,
+    admin: AdminUser,
+    exports: ExportsDep,
     format: FileFormat = "ndjson",
 ) -> StreamingResponse:
     """Every row, oldest first, as NDJSON or CSV, streamed from the database. Users never
-    include their password hash."""
-    return export_response(
-        database,
+    include their password hash. CSV cells that a spreadsheet would run as a formula
+    (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) get a leading `'`."""
+    return await exports.start(
+        admin.id,
         partial(export_rows, name=name),
         file_format=format,
         columns=export_columns(name),

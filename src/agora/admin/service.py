@@ -16,6 +16,7 @@ from agora.db.bulk import (
     read_records,
     realign_key_sequence,
 )
+from agora.db.streams import bounded_batches
 from agora.models import Message
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ async def import_file(
 
 
 async def export_rows(session: AsyncSession, name: str) -> AsyncIterator[Sequence[AnyRow]]:
-    """Every row of export `name`, in batches, from a server-side cursor."""
+    """Every row of export `name`, in batches bounded in rows and bytes, from a
+    server-side cursor."""
     result = await session.stream(export_statement(name))
-    async for batch in result.partitions():
+    async for batch in bounded_batches(result):
         yield batch

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from agora.chat.models import Conversation, Message
 from agora.db.repository import AnyRow, Repository
+from agora.db.streams import bounded_batches
 from agora.db.types import utc_now
 
 if TYPE_CHECKING:
@@ -57,7 +58,6 @@ _EXPORT = (
     .join(Conversation, Conversation.id == Message.conversation_id)
     .where(*_OWNED)
     .order_by(Message.id)
-    .execution_options(yield_per=1000)
 )
 
 
@@ -157,9 +157,10 @@ class MessageRepository(Repository[Message]):
     async def export(
         self, conversation_id: uuid.UUID, owner_id: int
     ) -> AsyncIterator[Sequence[AnyRow]]:
-        """Every message of the conversation, oldest first, in batches of 1,000 rows
-        streamed from a server-side cursor. Checks ownership in the same statement, so a
-        conversation transferred away meanwhile exports nothing."""
+        """Every message of the conversation, oldest first, in batches bounded in rows
+        and bytes (`bounded_batches`) streamed from a server-side cursor. Checks
+        ownership in the same statement, so a conversation transferred away meanwhile
+        exports nothing."""
         result = await self.session.stream(_EXPORT, _ownership(conversation_id, owner_id))
-        async for batch in result.partitions():
+        async for batch in bounded_batches(result):
             yield batch

@@ -6,12 +6,12 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 from fastapi.responses import StreamingResponse
 
-from agora.api.dependencies import DatabaseDep, SessionDep
+from agora.api.dependencies import SessionDep
 from agora.api.params import CursorPagination, Pagination
 from agora.api.routing import api_router
 from agora.api.schemas import CursorPage, Page, not_found
 from agora.api.security import CurrentUser
-from agora.api.streaming import MEDIA_TYPES, export_response
+from agora.api.streaming import MEDIA_TYPES, ExportsDep
 from agora.chat.repository import EXPORT_COLUMNS
 from agora.chat.schemas import (
     BATCH_MAX_BYTES,
@@ -118,13 +118,13 @@ async def transfer_conversation(
     responses={200: {"content": {MEDIA_TYPES["ndjson"]: {}}}, **OWNED},
 )
 async def export_conversation(
-    conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep, database: DatabaseDep
+    conversation_id: uuid.UUID, owner: CurrentUser, chat: ChatServiceDep, exports: ExportsDep
 ) -> StreamingResponse:
     """Every message, oldest first, one JSON object per line (each shaped like the
     messages of the message list), streamed from the database without holding the
     conversation in memory."""
-    return export_response(
-        database,
+    return await exports.start(
+        owner.id,
         await chat.export(owner, conversation_id),
         file_format="ndjson",
         columns=EXPORT_COLUMNS,

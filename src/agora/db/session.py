@@ -251,11 +251,15 @@ class Database:
         writer: SessionSource,
         readers: Sequence[SessionSource],
         *,
+        exports: SessionSource | None = None,
         owned_engines: Iterable[AsyncEngine] = (),
         attempts: int = DEFAULT_ATTEMPTS,
     ) -> None:
         self._writer = writer
         self._readers = itertools.cycle(readers)
+        # Long reads (`snapshot`) have a pool of their own: however many are streaming,
+        # the requests' pools stay free. Without one, they share the first reader's.
+        self._exports = exports or readers[0]
         self._owned_engines = tuple(owned_engines)
         self.attempts = attempts
 
@@ -264,10 +268,15 @@ class Database:
         primary = create_engine(settings.database_url, settings)
         read_urls = settings.database_replica_urls or [settings.database_url]
         readers = [create_engine(url, settings, read_only=True) for url in read_urls]
+        export_pool = settings.model_copy(
+            update={"db_pool_size": settings.export_concurrency, "db_max_overflow": 0}
+        )
+        exports = create_engine(read_urls[0], export_pool, read_only=True)
         return cls(
             _gated_source(primary, settings, read_only=False),
             [_gated_source(r, settings, read_only=True) for r in readers],
-            owned_engines=[primary, *readers],
+            exports=_gated_source(exports, export_pool, read_only=True),
+            owned_engines=[primary, *readers, exports],
             attempts=settings.db_transaction_attempts,
         )
 
@@ -283,8 +292,8 @@ class Database:
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
-        """The engines this object owns: the primary first, then the read engines (none
-        when bound to a connection)."""
+        """The engines this object owns: the primary first, then the read engines, then
+        the exports' (none when bound to a connection)."""
         return self._owned_engines
 
     def session(self, *, read_only: bool = False) -> AsyncSession:
@@ -321,13 +330,16 @@ class Database:
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
         """A read-only session over one consistent snapshot, for long reads such as
         exports: it can stream a result through a server-side cursor
-        (``session.stream(...)``) without holding it all in memory."""
-        source = next(self._readers)
+        (``session.stream(...)``) without holding it all in memory.
+
+        Its connection comes from the exports' own pool (``AGORA_EXPORT_CONCURRENCY``),
+        and is taken before the block starts: `DatabaseBusy` past the pool timeout, or
+        the database's own error, before anything has been streamed."""
+        source = self._exports
         async with source.open() as session:
-            if source.snapshot_isolation is not None:
-                await session.connection(
-                    execution_options={"isolation_level": source.snapshot_isolation}
-                )
+            isolation = source.snapshot_isolation
+            options = {} if isolation is None else {"isolation_level": isolation}
+            await session.connection(execution_options=options)
             yield session
 
     async def run_in_transaction(
