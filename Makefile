@@ -9,7 +9,7 @@ PORT ?= 8000
 # Empty locally; `-n N` spreads the suite over N worker processes, each with its own databases.
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck pytest bench format clean
+.PHONY: install run test lint typecheck pytest bench fuzz format clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -47,6 +47,10 @@ bench: install
 	$(UV) run --no-sync python -m bench.login_flood
 	$(UV) run --no-sync python -m bench.export_memory
 	$(UV) run --no-sync python -m bench.bulk_load
+
+# Deep, stateful schemathesis runs as a user and as an admin, on PostgreSQL (minutes).
+fuzz: install
+	$(UV) run --no-sync python -m bench.fuzz
 
 format: install
 	$(UV) run --no-sync ruff format src tests bench

@@ -11,13 +11,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from agora.api.errors import error_response
+from agora.api.routing import operation_id
 from agora.db.migrations import head_revision, recorded_revision
 from agora.db.session import Database
 
 # A probe that hangs is worse than one that fails: orchestrators time out anyway.
 READINESS_TIMEOUT_SECONDS = 2.0
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], generate_unique_id_function=operation_id)
 PROBES = frozenset({"/healthz", "/readyz"})
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from agora.api.dependencies import SessionDep
 from agora.api.errors import domain_error_response
+from agora.api.routing import documents_errors
 from agora.api.schemas import json_response
 from agora.db.idempotency import KEY_MAX_LENGTH, IdempotencyKey, Outcome, run_once
 from agora.kernel.errors import DomainError
@@ -93,6 +94,12 @@ class Idempotency:
         return await self.run(user, respond, body=body)
 
 
+@documents_errors(
+    {
+        409: "idempotency_in_progress: a request with this key is still running",
+        422: "idempotency_key_reused: this key was used for another request",
+    }
+)
 async def get_idempotency(
     request: Request,
     session: SessionDep,

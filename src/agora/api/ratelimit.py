@@ -34,6 +34,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
+from agora.api.routing import documents_errors
 from agora.kernel.errors import DomainError
 
 if TYPE_CHECKING:
@@ -207,6 +208,7 @@ def get_client_address(request: Request, limiter: RateLimiterDep) -> str:
 ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
+@documents_errors({429: "rate_limited: too many registrations from this address"})
 async def limit_registrations(limiter: RateLimiterDep, address: ClientAddress) -> None:
     """A route dependency: counts the request as a registration of its client address."""
     await limiter.count_registration(address)

@@ -21,18 +21,21 @@ included; see `agora.db.session.Database.run_in_transaction`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from fastapi.utils import create_model_field
 
 from agora.api.limits import DEFAULT_MAX_BODY_BYTES, BodyCap
+from agora.api.schemas import ErrorBody
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import Callable, Coroutine, Iterator
     from enum import Enum
 
     from fastapi import FastAPI, Request, Response
+    from fastapi.dependencies.models import Dependant
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from agora.db.session import Database
@@ -59,6 +62,29 @@ class TransactionalRoute(APIRoute):
         if self.reads_body:
             self.max_body_size = max_body_size or DEFAULT_MAX_BODY_BYTES
             self.app = BodyCap(self.app, self.max_body_size)
+        self._document_errors()
+
+    def _document_errors(self) -> None:
+        """Add to the route's OpenAPI responses every error it can answer, each with the
+        `ErrorBody` model: those of every request, those its parameters and body bring,
+        and those its dependencies declare (`documents_errors`)."""
+        errors = dict(EVERY_REQUEST_ERRORS)
+        if _takes_input(self.dependant):
+            errors[422] = "validation_error, or the input refers to something unusable"
+        if self.reads_body:
+            errors[413] = "payload_too_large: the body is over this route's cap"
+        for dependant in _with_sub_dependants(self.dependant):
+            errors.update(getattr(dependant.call, OPENAPI_ERRORS, {}))
+        for error, description in errors.items():
+            self.responses.setdefault(error, {}).setdefault("description", description)
+        for status, response in self.responses.items():
+            if int(status) >= 400 and status not in self.response_fields:
+                response.setdefault("model", ErrorBody)
+                self.response_fields[status] = create_model_field(
+                    name=f"Response_{status}_{self.unique_id}",
+                    type_=response["model"],
+                    mode="serialization",
+                )
 
     @property
     def reads_body(self) -> bool:
@@ -84,16 +110,62 @@ class TransactionalRoute(APIRoute):
         return handle_in_transaction
 
 
+# Answers any request can get: a Host that is not served, a body that is not JSON; the
+# database or another bounded resource saturated or down (always with Retry-After).
+EVERY_REQUEST_ERRORS = {
+    400: "invalid_host, or bad_request: a body that cannot be parsed",
+    503: "database_busy, database_unavailable, commit_outcome_unknown or service_busy",
+}
+OPENAPI_ERRORS = "openapi_errors"
+T = TypeVar("T")
+
+
+def documents_errors(errors: dict[int, str]) -> Callable[[T], T]:
+    """Mark a dependency with the errors it may answer (status: codes), so that every
+    route that depends on it documents them."""
+
+    def mark(dependency: T) -> T:
+        setattr(dependency, OPENAPI_ERRORS, errors)
+        return dependency
+
+    return mark
+
+
+def _with_sub_dependants(dependant: Dependant) -> Iterator[Dependant]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _with_sub_dependants(sub)
+
+
+def _takes_input(dependant: Dependant) -> bool:
+    return any(
+        sub.path_params or sub.query_params or sub.header_params or sub.body_params
+        for sub in (dependant, *_with_sub_dependants(dependant))
+    )
+
+
 def request_session(request: Request) -> AsyncSession:
     """The session `TransactionalRoute` opened for this request."""
     session: AsyncSession = request.scope[_SESSION_SCOPE_KEY]
     return session
 
 
+def operation_id(route: APIRoute) -> str:
+    """``users-read_user``: the feature's tag and the endpoint's name, which is what a
+    client generated from the schema calls it (rather than FastAPI's default,
+    ``read_user_api_v1_users__user_id__get``)."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
 def api_router(prefix: str = "", *, tags: list[str | Enum]) -> APIRouter:
-    """A feature's router: every route a `TransactionalRoute`. The app includes it under
-    `API_PREFIX` (``app.include_router(router, prefix=API_PREFIX)``)."""
-    return APIRouter(prefix=prefix, tags=tags, route_class=TransactionalRoute)
+    """A feature's router: every route a `TransactionalRoute`, with readable operation
+    ids. The app includes it under `API_PREFIX`."""
+    return APIRouter(
+        prefix=prefix,
+        tags=tags,
+        route_class=TransactionalRoute,
+        generate_unique_id_function=operation_id,
+    )
 
 
 def include_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:

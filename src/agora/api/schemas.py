@@ -28,6 +28,28 @@ def json_response(model: BaseModel, status_code: int = 200) -> Response:
     return Response(model.model_dump_json(), status_code, media_type="application/json")
 
 
+class ValidationIssue(BaseModel):
+    """One problem of a 422 `validation_error`; the submitted value is never echoed."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+    ctx: dict[str, Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error: `detail` says what went wrong (for `validation_error`, the first 20
+    problems), `code` is stable and machine-readable."""
+
+    model_config = ConfigDict(title="Error")
+
+    detail: str | list[ValidationIssue]
+    code: str = Field(examples=["not_found"])
+    more_errors: int | None = Field(
+        default=None, description="How many problems a 422 left out (only when it did)."
+    )
+
+
 def not_found(description: str) -> Responses:
     return {404: {"description": description}}
 

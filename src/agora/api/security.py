@@ -14,7 +14,7 @@ from fastapi.security.base import SecurityBase
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.api.routing import API_PREFIX, READ_ONLY_METHODS, request_session
+from agora.api.routing import API_PREFIX, READ_ONLY_METHODS, documents_errors, request_session
 from agora.kernel.errors import Forbidden, NotAuthenticated
 from agora.kernel.principal import Principal
 
@@ -65,13 +65,19 @@ class _BearerCaller(SecurityBase):
         return caller
 
 
-current_user = _BearerCaller(required=True)
-optional_user = _BearerCaller(required=False)
+_WRITES_LIMITED = "rate_limited: too many writes by this user (not on GET)"
+current_user = documents_errors({401: "not_authenticated, or invalid_token", 429: _WRITES_LIMITED})(
+    _BearerCaller(required=True)
+)
+optional_user = documents_errors(
+    {401: "invalid_token: a token that is sent must be valid", 429: _WRITES_LIMITED}
+)(_BearerCaller(required=False))
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 
 
+@documents_errors({403: "forbidden: this requires an administrator"})
 async def get_admin_user(user: CurrentUser) -> Principal:
     if not user.is_superuser:
         raise Forbidden("This requires an administrator.")

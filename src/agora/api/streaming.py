@@ -40,6 +40,7 @@ from starlette.types import Message, Receive, Scope, Send
 from agora.api.dependencies import DatabaseDep, SessionDep
 from agora.api.errors import domain_error_response
 from agora.api.ratelimit import RateLimited
+from agora.api.routing import documents_errors
 from agora.db.bulk import FileFormat
 from agora.db.errors import DatabaseUnavailable, is_unavailable
 from agora.db.repository import AnyRow
@@ -251,6 +252,7 @@ class Exports:
         )
 
 
+@documents_errors({429: "rate_limited: this user's exports are all running"})
 def get_exports(request: Request, database: DatabaseDep, session: SessionDep) -> Exports:
     slots: ExportSlots = request.app.state.export_slots
     return Exports(slots, database, session)

@@ -34,7 +34,10 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 @router.post(
     "/token",
     response_model=TokenResponse,
-    responses={401: {"description": "invalid_credentials"}},
+    responses={
+        401: {"description": "invalid_credentials"},
+        429: {"description": "rate_limited: too many failed logins for it or from here"},
+    },
 )
 async def issue_token(
     username: Annotated[

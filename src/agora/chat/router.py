@@ -18,11 +18,11 @@ from agora.chat.schemas import (
     ConversationCreate,
     ConversationDetail,
     ConversationRead,
+    ConversationTransfer,
     ConversationUpdate,
     MessageBatch,
     MessageList,
     MessageRead,
-    TransferRequest,
 )
 from agora.chat.service import ChatService
 
@@ -106,7 +106,7 @@ async def list_messages(
 
 @router.post("/{conversation_id}/transfer", response_model=ConversationRead, responses=OWNED)
 async def transfer_conversation(
-    conversation_id: uuid.UUID, data: TransferRequest, owner: CurrentUser, chat: ChatServiceDep
+    conversation_id: uuid.UUID, data: ConversationTransfer, owner: CurrentUser, chat: ChatServiceDep
 ) -> ConversationRead:
     """Give the conversation to another active user; 422 `invalid_recipient` otherwise."""
     return await chat.transfer(owner, conversation_id, data.to_user_id)

@@ -70,5 +70,5 @@ class ConversationDetail(ConversationRead):
     messages: list[MessageRead]
 
 
-class TransferRequest(InputModel):
+class ConversationTransfer(InputModel):
     to_user_id: EntityId

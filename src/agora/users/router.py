@@ -8,13 +8,21 @@ from agora.api.dependencies import SessionDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.ratelimit import limit_registrations
 from agora.api.routing import api_router
-from agora.api.schemas import Page
+from agora.api.schemas import not_found
 from agora.api.security import CurrentUser
 from agora.users.passwords import PasswordHasher
-from agora.users.schemas import UserCreate, UserPrivate, UserPublic, UserUpdate, UserView
+from agora.users.schemas import (
+    UserCreate,
+    UserList,
+    UserPrivate,
+    UserPublic,
+    UserUpdate,
+    UserView,
+)
 from agora.users.service import UserService
 
 router = api_router("/users", tags=["users"])
+NO_SUCH_USER = not_found("no such user, or deleted")
 
 
 async def get_user_service(session: SessionDep) -> UserService:
@@ -49,23 +57,27 @@ async def read_me(actor: CurrentUser, users: UserServiceDep) -> UserPublic:
     return await users.read(actor, actor.id)
 
 
-@router.get("", response_model=Page[UserView])
+@router.get(
+    "",
+    response_model=UserList,
+    responses={403: {"description": "forbidden: is_active without being an admin"}},
+)
 async def list_users(
     actor: CurrentUser,
     users: UserServiceDep,
     pagination: Pagination,
     q: SearchText = None,
     is_active: Annotated[bool | None, Query(description="Admins only.")] = None,
-) -> Page[UserView]:
+) -> UserList:
     """Users that are not deleted, oldest first. Admins get private views and may search
     emails and filter by `is_active`; everyone else gets public views."""
     result = await users.search(
         actor, text=q, is_active=is_active, limit=pagination.limit, offset=pagination.offset
     )
-    return Page[UserView].model_validate(pagination.page(result))
+    return UserList.model_validate(pagination.page(result))
 
 
-@router.get("/{user_id}", response_model=UserView)
+@router.get("/{user_id}", response_model=UserView, responses=NO_SUCH_USER)
 async def read_user(user_id: PathId, actor: CurrentUser, users: UserServiceDep) -> UserPublic:
     """The private view for yourself and for admins, the public view otherwise."""
     return await users.read(actor, user_id)
@@ -75,6 +87,7 @@ async def read_user(user_id: PathId, actor: CurrentUser, users: UserServiceDep) 
     "/{user_id}",
     response_model=UserPrivate,
     responses={
+        **NO_SUCH_USER,
         403: {"description": "not yourself, or is_active without being an admin"},
         409: {"description": "email_taken or username_taken"},
     },
@@ -90,7 +103,11 @@ async def update_user(
     return await users.update(actor, user_id, data, passwords)
 
 
-@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NO_SUCH_USER, 403: {"description": "not yourself"}},
+)
 async def delete_user(user_id: PathId, actor: CurrentUser, users: UserServiceDep) -> Response:
     """Soft delete: the account can no longer log in and disappears, its data is kept."""
     await users.delete(actor, user_id)

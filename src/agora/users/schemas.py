@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
+    ConfigDict,
     Discriminator,
     EmailStr,
     Field,
@@ -15,7 +16,7 @@ from pydantic import (
     Tag,
 )
 
-from agora.api.schemas import InputModel, OutputModel, UpdateModel
+from agora.api.schemas import InputModel, OutputModel, Page, UpdateModel
 from agora.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH
 from agora.users.models import USERNAME_MAX_LENGTH as USERNAME_MAX_LENGTH
 
@@ -57,6 +58,10 @@ class UserUpdate(UpdateModel):
 
 
 class UserPublic(OutputModel):
+    # The schemas say that a view has exactly its fields, so that a private view (which
+    # has more) is never also a valid public one: `UserView` is then exactly one of them.
+    model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
+
     id: int
     username: str
     full_name: str | None
@@ -80,6 +85,10 @@ UserView = Annotated[
     Annotated[UserPrivate, Tag("private")] | Annotated[UserPublic, Tag("public")],
     Discriminator(_view_kind),
 ]
+
+
+class UserList(Page[UserView]):
+    """A page of users: private views for admins, public views for everyone else."""
 
 
 class UserRef(OutputModel):
