@@ -45,6 +45,7 @@ bench: install
 	$(UV) run --no-sync python -m bench.product_get
 	$(UV) run --no-sync python -m bench.transfers
 	$(UV) run --no-sync python -m bench.login_flood
+	$(UV) run --no-sync python -m bench.load
 	$(UV) run --no-sync python -m bench.export_memory
 	$(UV) run --no-sync python -m bench.bulk_load
 

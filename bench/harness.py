@@ -165,6 +165,7 @@ def start_load(
     duration: float,
     *,
     name: str = "requests",
+    timeout: float = 5.0,
 ) -> subprocess.Popen[bytes]:
     """The load generator, started on its core; `finish_load` reads its figures."""
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -183,23 +184,25 @@ def start_load(
         str(warmup),
         "--duration",
         str(duration),
+        "--timeout",
+        str(timeout),
     ]
     return subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, preexec_fn=_pinned(LOAD_CPUS)
     )
 
 
-def finish_load(process: subprocess.Popen[bytes]) -> dict[str, float]:
+def finish_load(process: subprocess.Popen[bytes]) -> dict[str, Any]:
     output, _ = process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"the load generator failed ({process.returncode})")
-    result: dict[str, float] = json.loads(output)
+    result: dict[str, Any] = json.loads(output)
     return result
 
 
 def run_load(
     port: int, specs: Sequence[dict[str, Any]], connections: int, warmup: float, duration: float
-) -> dict[str, float]:
+) -> dict[str, Any]:
     return finish_load(start_load(port, specs, connections, warmup, duration))
 
 

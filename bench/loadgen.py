@@ -13,13 +13,14 @@ import argparse
 import asyncio
 import json
 import time
+from collections import Counter
 from itertools import cycle
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import uvloop
 
-TIMEOUT_SECONDS = 5.0
+DEFAULT_TIMEOUT_SECONDS = 5.0
 
 
 class Stats:
@@ -27,6 +28,7 @@ class Stats:
         self.latencies: list[float] = []
         self.errors = 0
         self.timeouts = 0
+        self.statuses: Counter[int] = Counter()
         self.recording = False
 
 
@@ -66,6 +68,7 @@ async def connection_loop(
     stats: Stats,
     stop: asyncio.Event,
     offset: int,
+    answer_timeout: float,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     pending = cycle(requests[offset:] + requests[:offset])
@@ -74,7 +77,7 @@ async def connection_loop(
         started = time.perf_counter()
         writer.write(request)
         try:
-            status = await asyncio.wait_for(read_response(reader), TIMEOUT_SECONDS)
+            status = await asyncio.wait_for(read_response(reader), answer_timeout)
         except TimeoutError:
             if stats.recording:
                 stats.timeouts += 1
@@ -83,6 +86,7 @@ async def connection_loop(
             continue
         if stats.recording:
             stats.latencies.append(time.perf_counter() - started)
+            stats.statuses[status] += 1
             if status != expected:
                 stats.errors += 1
     writer.close()
@@ -96,15 +100,22 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 async def run(
-    url: str, specs: list[dict[str, Any]], connections: int, warmup: float, duration: float
-) -> dict[str, float]:
+    url: str,
+    specs: list[dict[str, Any]],
+    connections: int,
+    warmup: float,
+    duration: float,
+    answer_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> dict[str, Any]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     requests = [encode(spec, host, port) for spec in specs]
     stats, stop = Stats(), asyncio.Event()
     step = max(1, len(requests) // connections)
     tasks = [
-        asyncio.create_task(connection_loop(host, port, requests, stats, stop, i * step))
+        asyncio.create_task(
+            connection_loop(host, port, requests, stats, stop, i * step, answer_timeout)
+        )
         for i in range(connections)
     ]
     await asyncio.sleep(warmup)
@@ -124,6 +135,7 @@ async def run(
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "max_ms": (latencies[-1] if latencies else float("nan")) * 1000,
+        "statuses": {str(status): count for status, count in sorted(stats.statuses.items())},
     }
 
 
@@ -134,10 +146,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS)
     args = parser.parse_args()
     with open(args.requests_file) as requests_file:
         specs = [json.loads(line) for line in requests_file if line.strip()]
-    result = uvloop.run(run(args.url, specs, args.connections, args.warmup, args.duration))
+    result = uvloop.run(
+        run(args.url, specs, args.connections, args.warmup, args.duration, args.timeout)
+    )
     print(json.dumps(result))
 
 
