@@ -42,6 +42,7 @@ async def test_unexpected_errors_are_a_bare_500(settings: Settings, database: Da
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error.", "code": "internal_error"}
     assert "secret" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 @pytest.mark.dialects("postgresql")

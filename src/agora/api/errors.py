@@ -119,8 +119,11 @@ def _database_unreachable(_request: Request, error: Exception) -> JSONResponse:
 def _internal_error(request: Request, error: Exception) -> JSONResponse:
     if is_unavailable(error):  # a driver's own error for a lost connection
         return _database_unreachable(request, error)
-    # The server logs the traceback itself: Starlette re-raises after this response.
-    return error_response(500, "Internal server error.", "internal_error")
+    # The server logs the traceback itself: Starlette re-raises after this response. Sent
+    # from outside every middleware, so it carries its own nosniff.
+    return error_response(
+        500, "Internal server error.", "internal_error", {"X-Content-Type-Options": "nosniff"}
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
