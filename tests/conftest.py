@@ -43,7 +43,7 @@ from tests.databases import (
     empty_database_url,
     make_settings,
 )
-from tests.factories import Accounts
+from tests.factories import Accounts, app_client
 
 pytest_plugins = ["tests.money"]
 
@@ -173,9 +173,7 @@ async def live_database(settings: Settings, engine: AsyncEngine) -> AsyncIterato
 async def live_client(
     settings: Settings, live_database: Database
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, database=live_database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client:
+    async with app_client(settings, live_database) as client:
         yield client
 
 

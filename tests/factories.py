@@ -1,5 +1,7 @@
 """Accounts made as a client makes them: registered and signed in through the API."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -8,6 +10,7 @@ from pydantic import SecretStr
 
 from agora.config import Settings
 from agora.db.session import Database
+from agora.main import create_app
 from agora.users.passwords import PasswordHasher
 from agora.users.schemas import UserCreate
 from agora.users.service import UserService
@@ -74,3 +77,11 @@ class Accounts:
             lambda session: UserService(session).register(data, self.hasher, is_superuser=True)
         )
         return Account(user.id, user.username, user.email, PASSWORD, await self.login(username))
+
+
+@asynccontextmanager
+async def app_client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the app made from `settings` on `database`, served in process."""
+    transport = httpx.ASGITransport(app=create_app(settings, database=database))
+    async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client:
+        yield client

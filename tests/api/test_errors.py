@@ -17,7 +17,7 @@ from agora.config import Settings
 from agora.db.session import Database
 from agora.main import create_app
 from tests.databases import kill_other_connections, make_settings
-from tests.factories import Accounts
+from tests.factories import Accounts, app_client
 
 
 async def test_unknown_paths_and_methods(client: httpx.AsyncClient) -> None:
@@ -126,12 +126,13 @@ async def test_requests_survive_a_database_restart(
 async def test_an_unreachable_database_is_a_503(url: str) -> None:
     settings = make_settings(url)
     token = TokenCodec.from_settings(settings).issue(1).access_token
-    async with Database.from_settings(settings) as database:
-        transport = httpx.ASGITransport(app=create_app(settings, database=database))
-        async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client:
-            response = await client.get(
-                "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
-            )
+    async with (
+        Database.from_settings(settings) as database,
+        app_client(settings, database) as client,
+    ):
+        response = await client.get(
+            "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
+        )
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
     assert response.headers["retry-after"] == "1"
@@ -167,10 +168,7 @@ async def test_mariadb_refusing_more_connections_is_a_503(
             database.transaction(read_only=True) as hog,
         ):
             await hog.execute(text("SELECT 1"))  # the user's one connection
-            transport = httpx.ASGITransport(app=create_app(limited, database=database))
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://agora.test"
-            ) as client:
+            async with app_client(limited, database) as client:
                 response = await client.get(
                     "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
                 )

@@ -10,9 +10,8 @@ import pytest
 
 from agora.config import Settings
 from agora.db.session import Database
-from agora.main import create_app
 from tests.agora_server import serving
-from tests.factories import PASSWORD, Accounts
+from tests.factories import PASSWORD, Accounts, app_client
 
 TOKEN = "/api/v1/auth/token"
 
@@ -21,8 +20,7 @@ async def limited_client(
     settings: Settings, database: Database, **limits: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     limited = settings.model_copy(update={"rate_limits_enabled": True, **limits})
-    transport = httpx.ASGITransport(app=create_app(limited, database=database))
-    async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client:
+    async with app_client(limited, database) as client:
         yield client
 
 

@@ -10,19 +10,12 @@ import pytest
 
 from agora.config import Settings
 from agora.db.session import Database
-from agora.main import create_app
-from tests.factories import Accounts
+from tests.factories import Accounts, app_client
 from tests.posts.helpers import Blog
 
 TOKEN = "/api/v1/auth/token"
 # ~60 ms a hash here: long enough that a login holding the database would be noticed.
 REAL_COST = {"argon2_time_cost": 3, "argon2_memory_cost_kib": 32768, "argon2_parallelism": 1}
-
-
-async def client_for(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(settings, database=database))
-    async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client:
-        yield client
 
 
 @pytest.fixture
@@ -37,7 +30,7 @@ async def flood_client(
             "password_hashing_wait_seconds": 60.0,
         }
     )
-    async for client in client_for(costly, live_database):
+    async with app_client(costly, live_database) as client:
         yield client
 
 
@@ -82,7 +75,7 @@ async def test_logins_beyond_a_short_wait_are_503_service_busy(
             "password_hashing_wait_seconds": 0.05,
         }
     )
-    async for client in client_for(impatient, live_database):
+    async with app_client(impatient, live_database) as client:
         accounts = Accounts(client, live_database, settings)
         victim = await accounts.user("victim")
         responses = await asyncio.gather(

@@ -14,27 +14,24 @@ from agora.chat.models import Message
 from agora.config import Settings
 from agora.db.session import Database
 from agora.db.streams import bounded_batches
-from agora.main import create_app
 from tests.agora_server import serving
 from tests.chat.helpers import Chat
 from tests.databases import empty_all_tables
-from tests.factories import Accounts
+from tests.factories import Accounts, app_client
 
 
 async def test_without_a_free_connection_an_export_is_a_503_before_any_byte(
     settings: Settings, live_database: Database
 ) -> None:
     one = settings.model_copy(update={"export_concurrency": 1, "db_pool_timeout": 0.3})
-    async with Database.from_settings(one) as database:
-        transport = httpx.ASGITransport(app=create_app(one, database=database))
-        async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client:
-            accounts, chat = Accounts(client, database, one), Chat(client)
-            ada = await accounts.user("ada")
-            conversation = await chat.start(ada)
-            path = f"/api/v1/conversations/{conversation['id']}/export"
-            async with database.snapshot():  # the exports' one connection
-                refused = await client.get(path, headers=ada.headers)
-            served = await client.get(path, headers=ada.headers)
+    async with Database.from_settings(one) as database, app_client(one, database) as client:
+        accounts, chat = Accounts(client, database, one), Chat(client)
+        ada = await accounts.user("ada")
+        conversation = await chat.start(ada)
+        path = f"/api/v1/conversations/{conversation['id']}/export"
+        async with database.snapshot():  # the exports' one connection
+            refused = await client.get(path, headers=ada.headers)
+        served = await client.get(path, headers=ada.headers)
     assert refused.status_code == 503
     assert refused.json()["code"] == "database_busy"
     assert refused.headers["retry-after"] == "1"

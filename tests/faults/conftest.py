@@ -9,9 +9,8 @@ from agora.config import Settings
 from agora.db import migrations
 from agora.db.engine import run_on_connection
 from agora.db.session import Database
-from agora.main import create_app
 from tests.databases import empty_all_tables, make_settings
-from tests.factories import Accounts
+from tests.factories import Accounts, app_client
 from tests.postgres_server import PostgresServer
 
 
@@ -45,8 +44,7 @@ async def fault_database(
 async def fault_client(
     fault_settings: Settings, fault_database: Database
 ) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(fault_settings, database=fault_database))
-    async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client:
+    async with app_client(fault_settings, fault_database) as client:
         yield client
 
 

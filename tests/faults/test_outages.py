@@ -11,9 +11,8 @@ from agora.auth.tokens import TokenCodec
 from agora.db import migrations
 from agora.db.engine import run_on_connection
 from agora.db.session import Database
-from agora.main import create_app
 from tests.databases import make_settings
-from tests.factories import Accounts
+from tests.factories import Accounts, app_client
 from tests.postgres_server import PostgresServer
 
 UNAVAILABLE_CODES = {"database_unavailable", "database_busy", "commit_outcome_unknown"}
@@ -113,16 +112,15 @@ async def test_no_connection_left_on_the_server_is_a_503() -> None:
         token = TokenCodec.from_settings(settings).issue(1).access_token
         dsn = crowded.url().set(drivername="postgresql").render_as_string()
         holders = [await asyncpg.connect(dsn) for _ in range(3)]
-        async with Database.from_settings(settings) as database:
-            transport = httpx.ASGITransport(app=create_app(settings, database=database))
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://agora.test"
-            ) as client:
-                crowded_out = await client.get(
-                    "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
-                )
-                await holders.pop().close()
-                room_again = await client.get("/api/v1/posts")
+        async with (
+            Database.from_settings(settings) as database,
+            app_client(settings, database) as client,
+        ):
+            crowded_out = await client.get(
+                "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
+            )
+            await holders.pop().close()
+            room_again = await client.get("/api/v1/posts")
         for holder in holders:
             await holder.close()
     finally:

@@ -138,58 +138,39 @@ class RateLimiter:
 
     async def check_login(self, login: str, address: str) -> None:
         """`RateLimited` when this login, or this address, has failed too often."""
-        await self._refuse_if_spent(
-            (self._failed_logins_per_login, ("login", login.lower())),
-            (self._failed_logins_per_address, ("login-address", address)),
-        )
+        await self._apply(self._failed_logins_per_login, "login", login.lower(), count=False)
+        await self._apply(self._failed_logins_per_address, "login-address", address, count=False)
 
     async def count_failed_login(self, login: str, address: str) -> None:
-        await self._hit(self._failed_logins_per_login, "login", login.lower())
-        await self._hit(self._failed_logins_per_address, "login-address", address)
+        await self._apply(self._failed_logins_per_login, "login", login.lower(), refuse=False)
+        await self._apply(self._failed_logins_per_address, "login-address", address, refuse=False)
 
     async def count_registration(self, address: str) -> None:
-        await self._count_or_refuse(self._registrations, "registration", address)
+        await self._apply(self._registrations, "registration", address)
 
     async def count_write(self, user_id: int) -> None:
-        await self._count_or_refuse(self._writes, "write", str(user_id))
+        await self._apply(self._writes, "write", str(user_id))
 
-    async def _refuse_if_spent(self, *checks: tuple[list[RateLimitItem], tuple[str, ...]]) -> None:
-        if not self.enabled:
-            return
-        try:
-            for items, identifiers in checks:
-                for item in items:
-                    if not await self._limiter.test(item, *identifiers):
-                        raise RateLimited(retry_after=await self._retry_after(item, identifiers))
-        except StorageError as error:
-            _storage_unavailable(error)
-
-    async def _count_or_refuse(self, items: list[RateLimitItem], *identifiers: str) -> None:
+    async def _apply(
+        self, items: list[RateLimitItem], *identifiers: str, count: bool = True, refuse: bool = True
+    ) -> None:
+        """Count a request against `items` (or only look, without `count`), and raise
+        `RateLimited` when one is spent (unless told not to `refuse`)."""
         if not self.enabled:
             return
         try:
             for item in items:
-                if not await self._limiter.hit(item, *identifiers):
+                allowed = await (self._limiter.hit if count else self._limiter.test)(
+                    item, *identifiers
+                )
+                if refuse and not allowed:
                     raise RateLimited(retry_after=await self._retry_after(item, identifiers))
         except StorageError as error:
-            _storage_unavailable(error)
-
-    async def _hit(self, items: list[RateLimitItem], *identifiers: str) -> None:
-        if not self.enabled:
-            return
-        try:
-            for item in items:
-                await self._limiter.hit(item, *identifiers)
-        except StorageError as error:
-            _storage_unavailable(error)
+            logger.warning("rate limits not applied: their storage is unavailable (%s)", error)
 
     async def _retry_after(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> int:
         stats = await self._limiter.get_window_stats(item, *identifiers)
         return max(1, math.ceil(stats.reset_time - time.time()))
-
-
-def _storage_unavailable(error: StorageError) -> None:
-    logger.warning("rate limits not applied: their storage is unavailable (%s)", error)
 
 
 def get_rate_limiter(request: Request) -> RateLimiter:
