@@ -12,6 +12,7 @@ less than 50 MB between the 100,000- and the 1,000,000-message export: memory do
 follow the row count.
 
     uv run python -m bench.export_memory [--sizes 100000 200000 1000000]
+    uv run python -m bench.export_memory --sizes 500 2000 --message-bytes 100000
 """
 
 import asyncio
@@ -47,8 +48,9 @@ WORDS = (
 WARM_UP = 10
 
 
-async def seed(dsn: str, sizes: list[int]) -> dict[int, uuid.UUID]:
-    """One user owning a conversation of each size (and one for warming up)."""
+async def seed(dsn: str, sizes: list[int], message_bytes: int | None) -> dict[int, uuid.UUID]:
+    """One user owning a conversation of each size (and one for warming up), of messages
+    of 40 words or, with `message_bytes`, of that many bytes each."""
     rng = random.Random(7)
     now = datetime.now(UTC)
     conversations = {size: uuid.uuid4() for size in [WARM_UP, *sizes]}
@@ -69,7 +71,7 @@ async def seed(dsn: str, sizes: list[int]) -> dict[int, uuid.UUID]:
             (
                 conversation,
                 ("user", "assistant")[index % 2],
-                " ".join(rng.choices(WORDS, k=40)),
+                "x" * message_bytes if message_bytes else " ".join(rng.choices(WORDS, k=40)),
                 now + timedelta(microseconds=index),
             )
             for size, conversation in conversations.items()
@@ -151,11 +153,14 @@ def main() -> None:
     parser = argument_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 200_000, 1_000_000])
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--message-bytes", type=int, help="messages of this size (e.g. 100000) instead of 40 words"
+    )
     args = parser.parse_args()
     sizes = sorted(set(args.sizes))
 
     dsn = asyncio.run(create_migrated_database(DATABASE))
-    conversations = asyncio.run(seed(dsn, sizes))
+    conversations = asyncio.run(seed(dsn, sizes, args.message_bytes))
     token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=3600).issue(1)
     headers = {"Authorization": f"Bearer {token.access_token}"}
     results = {
