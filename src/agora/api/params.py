@@ -42,6 +42,7 @@ class OffsetParams:
         return {
             "items": result.items,
             "total": result.total,
+            "total_is_estimate": result.total_is_estimate,
             "limit": self.limit,
             "offset": self.offset,
         }

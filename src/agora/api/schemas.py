@@ -15,6 +15,7 @@ from pydantic import (
 )
 from starlette.responses import Response
 
+from agora.db.totals import EXACT_TOTAL_LIMIT
 from agora.db.types import MAX_ID
 
 ItemT = TypeVar("ItemT")
@@ -128,6 +129,11 @@ class Page(OutputModel, Generic[ItemT]):
     """An offset list: one page of items and the number of items in the whole list."""
 
     items: list[ItemT]
-    total: int
+    total: int = Field(
+        description=f"Exact up to {EXACT_TOTAL_LIMIT:,} items; past that, on PostgreSQL and "
+        "MariaDB, the query planner's estimate (and `total_is_estimate` is true)."
+    )
+    # Present, and true, only when `total` is an estimate.
+    total_is_estimate: bool = Field(default=False, exclude_if=lambda estimated: not estimated)
     limit: int
     offset: int

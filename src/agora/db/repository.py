@@ -22,6 +22,7 @@ from sqlalchemy.orm.util import identity_key
 
 from agora.db.base import Base, SoftDeleteMixin
 from agora.db.errors import violated_constraint
+from agora.db.totals import count_rows
 from agora.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from agora.kernel.pages import PageResult
 
@@ -66,17 +67,18 @@ async def paginate(
     """One page of `statement` (which must be ordered) and the total row count.
 
     The page is read first; the COUNT round trip is skipped when the page itself proves
-    the total (a short page that is not past the end). `count` is a leaner statement
-    with the same rows, when `statement` computes more than counting needs. Items are
-    the first column (entities), or whole rows with `rows` (aggregates, statistics).
+    the total (a short page that is not past the end). Otherwise the total is counted
+    exactly up to `agora.db.totals.EXACT_TOTAL_LIMIT` rows and estimated past it (the
+    page then says so). `count` is a leaner statement with the same rows, when
+    `statement` computes more than counting needs. Items are the first column
+    (entities), or whole rows with `rows` (aggregates, statistics).
     """
     result = await session.execute(statement.limit(limit).offset(offset))
     items = result.all() if rows else result.scalars().all()
     if len(items) < limit and (items or offset == 0):
         return PageResult(items, offset + len(items))
-    counted = (statement if count is None else count).order_by(None).subquery()
-    total = (await session.execute(select(func.count()).select_from(counted))).scalar_one()
-    return PageResult(items, total)
+    total, estimated = await count_rows(session, statement if count is None else count)
+    return PageResult(items, total, total_is_estimate=estimated)
 
 
 class Repository(Generic[ModelT]):

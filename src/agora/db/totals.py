@@ -1,0 +1,91 @@
+"""How many rows a list has, without counting a large table on every request.
+
+A list counts exactly up to `EXACT_TOTAL_LIMIT` rows, through a count bounded by that
+limit (so it never reads more than that many rows); past it, the total is the query
+planner's estimate for the same statement (``EXPLAIN``, planning only: no row is read),
+and the page says so (``total_is_estimate``). PostgreSQL and MariaDB have a planner
+that estimates; SQLite has none, and counts exactly (it is the development and small
+deployment database: its count stays a scan).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.sql.compiler import SQLCompiler
+
+# `agora.db.repository.AnySelect`, which imports this module.
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
+
+EXACT_TOTAL_LIMIT = 10_000
+
+
+class Explain(Executable, ClauseElement):
+    """``EXPLAIN`` of a statement, with its bound parameters kept as parameters."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: AnySelect) -> None:
+        self.statement = statement
+
+
+@compiles(Explain, "postgresql")
+def _explain_postgresql(element: Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
+@compiles(Explain, "mysql")
+@compiles(Explain, "mariadb")
+def _explain_mysql(element: Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN " + compiler.process(element.statement, **kw)
+
+
+async def count_rows(session: AsyncSession, statement: AnySelect) -> tuple[int, bool]:
+    """How many rows `statement` has, and whether that is an estimate (see the module)."""
+    statement = statement.order_by(None)
+    bounded = statement.limit(EXACT_TOTAL_LIMIT + 1).subquery()
+    counted = (await session.execute(select(func.count()).select_from(bounded))).scalar_one()
+    if counted <= EXACT_TOTAL_LIMIT:
+        return counted, False
+    estimate = await planner_estimate(session, statement)
+    if estimate is None:
+        everything = statement.subquery()
+        return (
+            await session.execute(select(func.count()).select_from(everything))
+        ).scalar_one(), False
+    # Never fewer than the rows already counted.
+    return max(estimate, EXACT_TOTAL_LIMIT + 1), True
+
+
+async def planner_estimate(session: AsyncSession, statement: AnySelect) -> int | None:
+    """The planner's estimate of how many rows `statement` returns (None on SQLite).
+
+    What is explained is the count of those rows: its one result column is what
+    SQLAlchemy types, never the columns of the EXPLAIN itself."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "mysql", "mariadb"):
+        return None
+    counting = Explain(select(func.count()).select_from(statement.subquery()))
+    result = await session.execute(counting)
+    if dialect == "postgresql":
+        plan = result.scalar_one()
+        node = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+        while node["Node Type"] == "Aggregate" and node.get("Plans"):
+            node = node["Plans"][0]  # the rows that are counted
+        return int(node["Plan Rows"])
+    # Rows examined per table, each narrowed by its filter, joined in nested loops.
+    rows = result.mappings().all()
+    return int(
+        math.prod(
+            float(row["rows"] or 1) * float(row.get("filtered") or 100) / 100 for row in rows
+        )
+    )
