@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agora.db.bulk import bulk_insert
-from agora.db.totals import EXACT_TOTAL_LIMIT
+from agora.db.totals import EXACT_TOTAL_LIMIT, counted_rows_of
 from agora.users.models import User
 from tests.factories import Accounts
 
@@ -51,3 +51,19 @@ async def test_a_list_up_to_the_limit_is_counted_exactly(
     page = (await client.get("/api/v1/users", params={"limit": 5}, headers=ada.headers)).json()
     assert page["total"] == EXACT_TOTAL_LIMIT
     assert "total_is_estimate" not in page
+
+
+def test_a_parallel_plan_is_estimated_for_all_its_processes() -> None:
+    """The shape of PostgreSQL 15's plan for a count over 300,000 posts: the scan's rows
+    are per process (two workers and the leader's share)."""
+    scan = {"Node Type": "Seq Scan", "Parallel Aware": True, "Plan Rows": 112_612}
+    partial = {"Node Type": "Aggregate", "Partial Mode": "Partial", "Plans": [scan]}
+    gather = {"Node Type": "Gather", "Workers Planned": 2, "Plans": [partial]}
+    plan = {"Node Type": "Aggregate", "Partial Mode": "Finalize", "Plans": [gather]}
+    assert counted_rows_of(plan) == 270_268
+    assert (
+        counted_rows_of(
+            {"Node Type": "Aggregate", "Plans": [{"Node Type": "Seq Scan", "Plan Rows": 42}]}
+        )
+        == 42
+    )

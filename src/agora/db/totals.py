@@ -78,14 +78,22 @@ async def planner_estimate(session: AsyncSession, statement: AnySelect) -> int |
     result = await session.execute(counting)
     if dialect == "postgresql":
         plan = result.scalar_one()
-        node = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
-        while node["Node Type"] == "Aggregate" and node.get("Plans"):
-            node = node["Plans"][0]  # the rows that are counted
-        return int(node["Plan Rows"])
+        return counted_rows_of((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
     # Rows examined per table, each narrowed by its filter, joined in nested loops.
     rows = result.mappings().all()
     return int(
-        math.prod(
-            float(row["rows"] or 1) * float(row.get("filtered") or 100) / 100 for row in rows
-        )
+        math.prod(float(row["rows"] or 1) * float(row.get("filtered") or 100) / 100 for row in rows)
     )
+
+
+def counted_rows_of(node: dict[str, Any]) -> int:
+    """The rows under the count(*) of a PostgreSQL plan. A parallel plan estimates per
+    process: its rows are scaled as the planner divided them (workers, and the leader's
+    share of 1 - 0.3 per worker)."""
+    processes = 1.0
+    while node["Node Type"] in ("Aggregate", "Gather", "Gather Merge") and node.get("Plans"):
+        if node["Node Type"].startswith("Gather"):
+            workers = node.get("Workers Planned", 0)
+            processes = workers + max(0.0, 1.0 - 0.3 * workers)
+        node = node["Plans"][0]
+    return int(node["Plan Rows"] * processes)
