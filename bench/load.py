@@ -33,6 +33,8 @@ import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -62,6 +64,15 @@ BALANCE = 10**9
 SCENARIOS = ("mix", "disconnects", "killed", "restart", "small-pool")
 
 
+@asynccontextmanager
+async def connected(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
 SEED_STATEMENTS = (
     "INSERT INTO ledger_entries (user_id, kind, amount_cents, to_user_id, created_at) "
     "SELECT user_id, 'deposit', balance_cents, user_id, now() FROM wallets",
@@ -77,25 +88,19 @@ SEED_STATEMENTS = (
 
 async def seed(dsn: str) -> None:
     """`USERS` users with a funded wallet and a conversation each; 100 products."""
-    connection = await asyncpg.connect(dsn)
-    try:
+    async with connected(dsn) as connection:
         await copy_users(connection, USERS, hashed_password="x")
         await connection.copy_records_to_table(
             "wallets", records=((i, BALANCE) for i in range(1, USERS + 1))
         )
         for statement in SEED_STATEMENTS:
             await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def conversation_ids(dsn: str) -> dict[int, str]:
-    connection = await asyncpg.connect(dsn)
-    try:
+    async with connected(dsn) as connection:
         rows = await connection.fetch("SELECT owner_id, id FROM conversations")
         return {row["owner_id"]: str(row["id"]) for row in rows}
-    finally:
-        await connection.close()
 
 
 def requests(conversations: dict[int, str], *, reads_only: bool = False) -> list[dict[str, Any]]:
@@ -154,16 +159,13 @@ def five_hundreds(statuses: dict[str, int]) -> int:
 
 async def in_transaction(dsn: str) -> int:
     """Connections of the server (application_name agora) left in a transaction."""
-    connection = await asyncpg.connect(dsn)
-    try:
+    async with connected(dsn) as connection:
         await asyncio.sleep(1.0)  # let the last answers finish
         count: int = await connection.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'agora' "
             "AND state LIKE 'idle in transaction%'"
         )
         return count
-    finally:
-        await connection.close()
 
 
 async def disconnect_storm(port: int, specs: list[dict[str, Any]], clients: int) -> None:
@@ -192,8 +194,7 @@ async def disconnect_storm(port: int, specs: list[dict[str, Any]], clients: int)
 
 async def kill_backends(dsn: str, times: int, every: float) -> int:
     killed = 0
-    connection = await asyncpg.connect(dsn)
-    try:
+    async with connected(dsn) as connection:
         for _ in range(times):
             await asyncio.sleep(every)
             killed += len(
@@ -202,14 +203,11 @@ async def kill_backends(dsn: str, times: int, every: float) -> int:
                     "WHERE application_name = 'agora' AND pid <> pg_backend_pid()"
                 )
             )
-    finally:
-        await connection.close()
     return killed
 
 
 async def money_holds(dsn: str) -> bool:
-    connection = await asyncpg.connect(dsn)
-    try:
+    async with connected(dsn) as connection:
         total = await connection.fetchval("SELECT sum(balance_cents) FROM wallets")
         unexplained = await connection.fetchval(
             "SELECT count(*) FROM wallets w WHERE w.balance_cents <> (SELECT coalesce(sum("
@@ -222,21 +220,16 @@ async def money_holds(dsn: str) -> bool:
             "sum(CASE WHEN user_id = from_user_id THEN 1 ELSE -1 END) <> 0) one_sided"
         )
         return bool(total == USERS * BALANCE and unexplained == 0 and one_sided == 0)
-    finally:
-        await connection.close()
 
 
 async def stored_writes(dsn: str) -> int:
     """Message batches (of 10) and transfers (two entries each) in the database."""
-    connection = await asyncpg.connect(dsn)
-    try:
+    async with connected(dsn) as connection:
         batches = await connection.fetchval("SELECT count(*) / 10 FROM messages")
         transfers = await connection.fetchval(
             "SELECT count(*) / 2 FROM ledger_entries WHERE kind = 'transfer'"
         )
         return int(batches) + int(transfers)
-    finally:
-        await connection.close()
 
 
 async def restart_under_load(conversations_for: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ deployment database: its count stays a scan).
 from __future__ import annotations
 
 import json
-import math
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import func, select
@@ -79,11 +79,12 @@ async def planner_estimate(session: AsyncSession, statement: AnySelect) -> int |
     if dialect == "postgresql":
         plan = result.scalar_one()
         return counted_rows_of((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
-    # Rows examined per table, each narrowed by its filter, joined in nested loops.
-    rows = result.mappings().all()
-    return int(
-        math.prod(float(row["rows"] or 1) * float(row.get("filtered") or 100) / 100 for row in rows)
-    )
+    # Rows examined per table, each narrowed by its filter (a percentage), joined in
+    # nested loops.
+    estimate = Fraction(1)
+    for row in result.mappings().all():
+        estimate *= int(row["rows"] or 1) * Fraction(str(row.get("filtered") or 100)) / 100
+    return int(estimate)
 
 
 def counted_rows_of(node: dict[str, Any]) -> int:
