@@ -354,6 +354,8 @@ class Database:
         failed_runs: list[AfterUnit] = []  # `after_failure` callbacks of runs redone
         while True:
             attempt += 1
+            if attempt > 1:  # after the last run gave its session back
+                await _back_off(attempt - 1)
             source = self._source(read_only)
             # acquire/release rather than `source.open()`: this runs for every request,
             # and each context-manager layer costs more than the few lines it saves.
@@ -365,7 +367,6 @@ class Database:
                 except Exception as error:
                     if attempt < self.attempts and _can_run_again(error):
                         run_again = True
-                        await _back_off(attempt)
                         continue
                     if is_unavailable(error):
                         logger.warning("database unavailable: %s", error)
@@ -379,7 +380,6 @@ class Database:
                             raise CommitOutcomeUnknown from error
                         if attempt < self.attempts and is_retryable(error):
                             run_again = True
-                            await _back_off(attempt)
                             continue
                         raise
                 committed = True  # a read-only unit has nothing to commit: it ended well
