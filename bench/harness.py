@@ -9,7 +9,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +95,23 @@ async def copy_users(connection: asyncpg.Connection, count: int, hashed_password
         ),
     )
     await connection.execute("SELECT setval('users_id_seq', $1)", count)
+
+
+@asynccontextmanager
+async def connected(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A raw asyncpg connection to `dsn`, closed at the end."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def seed_users(dsn: str, count: int, hashed_password: str) -> None:
+    """`copy_users` on `dsn`, then fresh statistics for the planner."""
+    async with connected(dsn) as connection:
+        await copy_users(connection, count, hashed_password)
+        await connection.execute("ANALYZE users")
 
 
 def random_id_paths(template: str, ids: int, count: int = 1000) -> list[str]:

@@ -33,11 +33,8 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
 import httpx
 from tests.postgres_server import PostgresServer
 
@@ -50,6 +47,7 @@ from bench.harness import (
     Server,
     agora_contender,
     argument_parser,
+    connected,
     copy_users,
     create_migrated_database,
     finish_load,
@@ -62,15 +60,6 @@ SECRET = "load-secret-" + "l" * 40
 USERS = 1_000
 BALANCE = 10**9
 SCENARIOS = ("mix", "disconnects", "killed", "restart", "small-pool")
-
-
-@asynccontextmanager
-async def connected(dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(dsn)
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 SEED_STATEMENTS = (

@@ -16,18 +16,16 @@ import asyncio
 import json
 import statistics
 
-import asyncpg
-
 from agora.auth.tokens import TokenCodec
 from agora.users.passwords import PasswordHasher
 from bench.harness import (
     RESULTS,
     Server,
     agora_contender,
-    copy_users,
     create_migrated_database,
     finish_load,
     load_argument_parser,
+    seed_users,
     start_load,
 )
 
@@ -41,12 +39,7 @@ async def seed(dsn: str) -> None:
     hashed = await PasswordHasher(time_cost=3, memory_cost_kib=65536, parallelism=4).hash(
         "the right password"
     )
-    connection = await asyncpg.connect(dsn)
-    try:
-        await copy_users(connection, WRITERS, hashed)
-        await connection.execute("ANALYZE users")
-    finally:
-        await connection.close()
+    await seed_users(dsn, WRITERS, hashed)
 
 
 def writes() -> list[dict[str, object]]:

@@ -13,8 +13,6 @@ p50, no errors or timeouts.
 
 import asyncio
 
-import asyncpg
-
 from agora.auth.tokens import TokenCodec
 from agora.users.passwords import PasswordHasher
 from bench.harness import (
@@ -23,10 +21,10 @@ from bench.harness import (
     agora_contender,
     baseline_contender,
     compare,
-    copy_users,
     create_migrated_database,
     load_argument_parser,
     random_id_paths,
+    seed_users,
 )
 
 DATABASE = "agora_bench_users"
@@ -36,12 +34,7 @@ SECRET = "bench-secret-" + "b" * 40
 async def seed(dsn: str, users: int) -> None:
     """`users` accounts sharing one real argon2 hash; user 1 is the caller."""
     hashed = await PasswordHasher(time_cost=1, memory_cost_kib=8, parallelism=1).hash("password")
-    connection = await asyncpg.connect(dsn)
-    try:
-        await copy_users(connection, users, hashed)
-        await connection.execute("ANALYZE users")
-    finally:
-        await connection.close()
+    await seed_users(dsn, users, hashed)
 
 
 async def create_database(users: int) -> str:
