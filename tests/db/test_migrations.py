@@ -1,9 +1,11 @@
 """The migrations build the schema the models describe, forwards and backwards."""
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -49,3 +51,89 @@ async def test_upgrade_downgrade_upgrade_round_trip(scratch_engine: AsyncEngine)
         await migrations.upgrade(connection)
         await connection.commit()
         await migrations.check(connection)
+
+
+def table(name: str, *columns: str) -> sa.TableClause:
+    """A table as an older revision has it: only the columns named."""
+    return sa.table(name, *(sa.column(column) for column in columns))
+
+
+async def test_0006_counts_and_dates_what_was_already_there(scratch_engine: AsyncEngine) -> None:
+    """Kept counts and the links' dates start from the rows an existing database has."""
+    moments = [datetime(2025, 6, 1, 12, 30, n, 123456) for n in range(3)]  # stored naive
+    stamps = {"created_at": moments[0], "updated_at": moments[0]}
+    users = table(
+        "users",
+        "id",
+        "email",
+        "username",
+        "hashed_password",
+        "is_active",
+        "is_superuser",
+        "created_at",
+        "updated_at",
+    )
+    posts = table(
+        "posts", "id", "author_id", "title", "content", "is_published", "created_at", "updated_at"
+    )
+    async with scratch_engine.connect() as connection:
+        await migrations.upgrade(connection, "0005")
+        await connection.execute(
+            users.insert(),
+            [
+                {
+                    "id": n,
+                    "email": f"u{n}@example.com",
+                    "username": f"u{n}",
+                    "hashed_password": "x",
+                    "is_active": True,
+                    "is_superuser": False,
+                    **stamps,
+                }
+                for n in (1, 2)
+            ],
+        )
+        await connection.execute(
+            posts.insert(),
+            [
+                {
+                    "id": n + 1,
+                    "author_id": 1,
+                    "title": "t",
+                    "content": "c",
+                    "is_published": n != 2,
+                    "created_at": moments[n],
+                    "updated_at": moments[n],
+                }
+                for n in range(3)
+            ],
+        )
+        await connection.execute(
+            table("tags", "id", "name").insert(),
+            [{"id": 1, "name": "both"}, {"id": 2, "name": "draft-only"}, {"id": 3, "name": "none"}],
+        )
+        links = [(1, 1), (2, 1), (3, 1), (3, 2)]
+        await connection.execute(
+            table("post_tags", "post_id", "tag_id").insert(),
+            [{"post_id": post, "tag_id": tag} for post, tag in links],
+        )
+        await connection.commit()
+        await migrations.upgrade(connection)
+        await connection.commit()
+
+        dated = await connection.execute(
+            sa.text("SELECT post_id, tag_id, created_at FROM post_tags ORDER BY post_id, tag_id")
+        )
+        assert [(row[0], row[1], _naive(row[2])) for row in dated] == [
+            (post, tag, moments[post - 1]) for post, tag in links
+        ]
+        tag_counts = await connection.execute(sa.text("SELECT name, post_count FROM tags"))
+        assert dict(tag_counts.all()) == {"both": 2, "draft-only": 0, "none": 0}
+        user_counts = await connection.execute(sa.text("SELECT id, post_count FROM users"))
+        assert dict(user_counts.all()) == {1: 2, 2: 0}
+
+
+def _naive(value: datetime | str) -> datetime:
+    """A stored datetime read raw: aware on PostgreSQL, naive elsewhere, text on SQLite."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment

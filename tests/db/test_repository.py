@@ -3,7 +3,9 @@
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.db.keyset import Ordering
 from agora.kernel.errors import NotFound
+from agora.kernel.pages import PageRequest
 from agora.users.models import User
 from agora.users.repository import UserRepository
 
@@ -44,5 +46,9 @@ async def test_the_vocabulary_filters_and_hides_soft_deleted_rows(session: Async
     assert await users.get_one_or_none(User.username == "bob") is None
     with pytest.raises(NotFound):
         await users.get_one(User.username == "bob")
-    page = await users.list_and_count(order_by=[User.username.desc()], limit=1, offset=0)
+    by_name = Ordering("users:-username", User.username.desc())
+    page = await users.list_and_count(ordering=by_name, page=PageRequest(1))
     assert ([user.username for user in page.items], page.total) == (["cy"], 2)
+    assert page.next is not None
+    rest = await users.list_and_count(ordering=by_name, page=PageRequest(5, after=page.next))
+    assert ([user.username for user in rest.items], rest.total, rest.next) == (["ada"], None, None)

@@ -240,7 +240,7 @@ class Seeder:
             for post_id in post_ids:
                 written = self._moment()
                 links.extend(
-                    {"post_id": post_id, "tag_id": tag_id}
+                    {"post_id": post_id, "tag_id": tag_id, "created_at": written}
                     for tag_id in self.rng.sample(tags, self.rng.randint(0, 3))
                 )
                 comments.extend(
@@ -270,6 +270,11 @@ class Seeder:
         await self._load(
             tables["comments"], iter(comments), len(comments), progress, explicit_keys=False
         )
+
+        async def recount(session: AsyncSession) -> None:
+            await PostService(session).recount()
+
+        await self.database.run_in_transaction(recount)
 
     async def _chats(self, user_ids: list[int], progress: Progress) -> None:
         if not user_ids or not self.plan.messages:

@@ -18,6 +18,10 @@ from agora.db.bulk import (
 )
 from agora.db.streams import bounded_batches
 from agora.models import Message
+from agora.posts.service import PostService
+
+# Tables whose rows change what the blog keeps beside them (tag links' dates, counts).
+_COUNTED_BY_THE_BLOG = frozenset({"users", "posts", "tags", "post_tags"})
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
@@ -74,6 +78,8 @@ async def import_file(
         await analyze(connection, table)
         if table is Message.__table__:
             await ChatService(session).recount_messages()
+        if table.name in _COUNTED_BY_THE_BLOG:
+            await PostService(session).recount()
         return written
 
     return await database.run_in_transaction(load)

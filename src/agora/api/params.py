@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query
 
+from agora.api.schemas import CursorPage, Page
+from agora.db.keyset import InvalidCursor, encoded_key
 from agora.db.types import MAX_ID
 from agora.kernel.errors import InvalidInput
+from agora.kernel.pages import PageRequest, Position
 
 if TYPE_CHECKING:
     from agora.kernel.pages import PageResult
 
+PageT = TypeVar("PageT", bound=Page[Any])
+CursorPageT = TypeVar("CursorPageT", bound=CursorPage[Any])
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-# Deep offsets are slow by nature; past this one a client should narrow its filters.
-MAX_OFFSET = 1_000_000_000
+# Past this offset a list refuses (422 offset_too_large) and points to its cursor: the
+# cost of an OFFSET grows with it, a cursor's does not.
+MAX_OFFSET = 10_000
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 SearchText = Annotated[
@@ -31,59 +39,124 @@ SearchText = Annotated[
     ),
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class OffsetParams:
-    limit: int
-    offset: int
-
-    def page(self, result: PageResult[Any]) -> dict[str, Any]:
-        """The body of an offset list, ready for a `Page[...]` response model."""
-        return {
-            "items": result.items,
-            "total": result.total,
-            "total_is_estimate": result.total_is_estimate,
-            "limit": self.limit,
-            "offset": self.offset,
-        }
+# Cursors are opaque to clients: a version prefix and JSON in URL-safe base64, so the
+# encoding can change later without breaking clients that only pass cursors back.
+# "v1:<id>" continues an append-only list (messages, ledger) after one id; "v2:" carries
+# a `Position`, the name of a list's order and the sort key where a page ended.
+_ID_CURSOR = "v1:"
+_POSITION_CURSOR = "v2:"
+CURSOR_MAX_LENGTH = 512
 
 
-async def _offset_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> OffsetParams:
-    return OffsetParams(limit, offset)
+class OffsetTooLarge(InvalidInput):
+    default_code = "offset_too_large"
+    default_detail = (
+        f"Offsets past {MAX_OFFSET:,} are not served: follow `next_cursor` from an earlier "
+        "page (pass it as `cursor`) to go deeper."
+    )
 
 
-Pagination = Annotated[OffsetParams, Depends(_offset_params)]
-
-
-# Cursors are opaque to clients: "v1:<position>" in URL-safe base64, so the encoding can
-# change later without breaking clients that only pass cursors back.
-_CURSOR_PREFIX = "v1:"
-
-
-class InvalidCursor(InvalidInput):
+class CursorWithOffset(InvalidInput):
     default_code = "invalid_cursor"
-    default_detail = "This cursor is not valid for this list."
+    default_detail = "A cursor says where the page starts: leave out `offset`."
+
+
+def _encoded(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decoded(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor from None
 
 
 def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{position}".encode()).decode().rstrip("=")
+    return _encoded(f"{_ID_CURSOR}{position}")
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor from None
-    number = text.removeprefix(_CURSOR_PREFIX)
-    if not text.startswith(_CURSOR_PREFIX) or not number.isascii() or not number.isdigit():
+    text = _decoded(cursor)
+    number = text.removeprefix(_ID_CURSOR)
+    if not text.startswith(_ID_CURSOR) or not number.isascii() or not number.isdigit():
         raise InvalidCursor
     position = int(number)
     if not 0 < position <= MAX_ID:
         raise InvalidCursor
     return position
+
+
+def encode_position(position: Position) -> str:
+    key = [encoded_key(value) for value in position.key]
+    return _encoded(_POSITION_CURSOR + json.dumps([position.order, *key], separators=(",", ":")))
+
+
+def decode_position(cursor: str) -> Position:
+    text = _decoded(cursor)
+    if not text.startswith(_POSITION_CURSOR):
+        raise InvalidCursor
+    try:
+        contents = json.loads(text.removeprefix(_POSITION_CURSOR))
+    except ValueError:
+        raise InvalidCursor from None
+    if not isinstance(contents, list) or len(contents) < 2 or not isinstance(contents[0], str):
+        raise InvalidCursor
+    return Position(contents[0], tuple(contents[1:]))
+
+
+CursorText = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=CURSOR_MAX_LENGTH,
+        description="`next_cursor` of an earlier page: the page right after it (then the "
+        "body is a cursor page, without `total` and `offset`).",
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    """An offset list's page request, which may instead continue after a cursor."""
+
+    request: PageRequest
+
+    def listing(
+        self, result: PageResult[Any], page: type[PageT], cursor_page: type[CursorPageT]
+    ) -> PageT | CursorPageT:
+        """The body for `result`: a `page` (offset list), or a `cursor_page` when the
+        request continued a cursor; routes answer ``Page[Item] | CursorPage[Item]``."""
+        next_cursor = None if result.next is None else encode_position(result.next)
+        if self.request.after is not None or result.total is None:
+            return cursor_page(items=result.items, next_cursor=next_cursor)
+        return page(
+            items=result.items,
+            total=result.total,
+            total_is_estimate=result.total_is_estimate,
+            limit=self.request.limit,
+            offset=self.request.offset,
+            next_cursor=next_cursor,
+        )
+
+
+async def _pagination(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    offset: Annotated[
+        int, Query(ge=0, description=f"At most {MAX_OFFSET:,}; deeper, use `cursor`.")
+    ] = 0,
+    cursor: CursorText = None,
+) -> PageParams:
+    if cursor is not None:
+        if offset:
+            raise CursorWithOffset
+        return PageParams(PageRequest(limit, after=decode_position(cursor)))
+    if offset > MAX_OFFSET:
+        raise OffsetTooLarge
+    return PageParams(PageRequest(limit, offset))
+
+
+Pagination = Annotated[PageParams, Depends(_pagination)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,3 +137,7 @@ class Page(OutputModel, Generic[ItemT]):
     total_is_estimate: bool = Field(default=False, exclude_if=lambda estimated: not estimated)
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        description="Pass it as `cursor` for the page after this one, however deep (null on "
+        "the last page)."
+    )

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from agora.chat.models import Conversation, Message
+from agora.db.keyset import Ordering
 from agora.db.repository import AnyRow, Repository
 from agora.db.streams import bounded_batches
 from agora.db.types import utc_now
@@ -62,7 +63,9 @@ _EXPORT = (
 
 
 WITH_OWNER = (joinedload(Conversation.owner),)
-RECENTLY_ACTIVE_FIRST = (Conversation.updated_at.desc(), Conversation.id.desc())
+RECENTLY_ACTIVE_FIRST = Ordering(
+    "conversations", Conversation.updated_at.desc(), Conversation.id.desc()
+)
 
 
 def _ownership(conversation_id: uuid.UUID, owner_id: int) -> dict[str, Any]:

@@ -45,13 +45,13 @@ async def start_conversation(
     return await chat.start(owner, data)
 
 
-@router.get("", response_model=Page[ConversationRead])
+@router.get("", response_model=Page[ConversationRead] | CursorPage[ConversationRead])
 async def list_conversations(
     owner: CurrentUser, chat: ChatServiceDep, pagination: Pagination
-) -> Page[ConversationRead]:
+) -> Page[ConversationRead] | CursorPage[ConversationRead]:
     """The caller's conversations, most recently active first."""
-    result = await chat.of_owner(owner, limit=pagination.limit, offset=pagination.offset)
-    return Page[ConversationRead].model_validate(pagination.page(result))
+    result = await chat.of_owner(owner, pagination.request)
+    return pagination.listing(result, Page[ConversationRead], CursorPage[ConversationRead])
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail, responses=OWNED)

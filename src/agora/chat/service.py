@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from agora.chat.schemas import ConversationCreate, ConversationUpdate, MessageBatch
     from agora.db.repository import AnyRow
-    from agora.kernel.pages import PageResult
+    from agora.kernel.pages import PageRequest, PageResult
     from agora.kernel.principal import Principal
 
 
@@ -50,18 +50,17 @@ class ChatService:
         )
         return ConversationRead.model_validate(await self._owned(owner, conversation.id))
 
-    async def of_owner(
-        self, owner: Principal, *, limit: int, offset: int
-    ) -> PageResult[ConversationRead]:
-        """The owner's conversations, most recently active first."""
-        page = await self.conversations.list_and_count(
+    async def of_owner(self, owner: Principal, page: PageRequest) -> PageResult[ConversationRead]:
+        """The owner's conversations, most recently active first. A conversation that
+        becomes active while a client walks the list by cursor moves to the front, behind
+        the client: it is not listed again further down."""
+        found = await self.conversations.list_and_count(
             Conversation.owner_id == owner.id,
-            order_by=RECENTLY_ACTIVE_FIRST,
-            limit=limit,
-            offset=offset,
+            ordering=RECENTLY_ACTIVE_FIRST,
+            page=page,
             options=WITH_OWNER,
         )
-        return page.map(ConversationRead.model_validate)
+        return found.map(ConversationRead.model_validate)
 
     async def get(self, owner: Principal, conversation_id: uuid.UUID) -> ConversationDetail:
         """The conversation and its latest messages, oldest of them first."""

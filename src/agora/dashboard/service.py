@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agora.dashboard.schemas import Dashboard
+from agora.kernel.pages import PageRequest
 from agora.users.schemas import UserPrivate
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ class DashboardService:
         self.shop = shop
 
     async def of(self, user: Principal) -> Dashboard:
-        recent = await self.shop.orders_of(user, status=None, limit=RECENT_ORDERS, offset=0)
+        recent = await self.shop.orders_of(user, status=None, page=PageRequest(RECENT_ORDERS))
+        assert recent.total is not None  # (an offset page is always counted)
         return Dashboard(
             user=UserPrivate.model_validate(await self.users.read(user, user.id)),
             balance_cents=(await self.wallet.balance(user)).balance_cents,

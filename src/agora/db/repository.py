@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm.interfaces import ORMOption
     from sqlalchemy.sql import Executable
 
+    from agora.db.keyset import Ordering
+    from agora.kernel.pages import PageRequest
+
 ModelT = TypeVar("ModelT", bound=Base)
 # A SELECT of any number of columns (SQLAlchemy 2.1 types Select by its column tuple).
 AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
@@ -59,26 +62,37 @@ async def paginate(
     session: AsyncSession,
     statement: AnySelect,
     *,
-    limit: int,
-    offset: int,
+    ordering: Ordering,
+    page: PageRequest,
     count: AnySelect | None = None,
     rows: bool = False,
 ) -> PageResult[Any]:
-    """One page of `statement` (which must be ordered) and the total row count.
+    """One page of `statement` in `ordering`, and the total row count for an offset page.
 
-    The page is read first; the COUNT round trip is skipped when the page itself proves
-    the total (a short page that is not past the end). Otherwise the total is counted
-    exactly up to `agora.db.totals.EXACT_TOTAL_LIMIT` rows and estimated past it (the
-    page then says so). `count` is a leaner statement with the same rows, when
-    `statement` computes more than counting needs. Items are the first column
-    (entities), or whole rows with `rows` (aggregates, statistics).
+    One row more than the page is read, to know whether another page follows (then the
+    result carries the position of the last item, for a cursor). A page after a position
+    is not counted. An offset page is counted only when the page does not prove the
+    total itself (a short page that is not past the end): exactly up to
+    `agora.db.totals.EXACT_TOTAL_LIMIT` rows and estimated past it (the page then says
+    so). `count` is a leaner statement with the same rows, when `statement` computes
+    more than counting needs. Items are the first column (entities), or whole rows with
+    `rows` (aggregates, statistics).
     """
-    result = await session.execute(statement.limit(limit).offset(offset))
+    counted = statement if count is None else count
+    if page.after is not None:
+        statement = statement.where(ordering.after(page.after))
+    statement = statement.order_by(*ordering.order_by).limit(page.limit + 1)
+    result = await session.execute(statement.offset(page.offset or None))
     items = result.all() if rows else result.scalars().all()
-    if len(items) < limit and (items or offset == 0):
-        return PageResult(items, offset + len(items))
-    total, estimated = await count_rows(session, statement if count is None else count)
-    return PageResult(items, total, total_is_estimate=estimated)
+    more = len(items) > page.limit
+    items = items[: page.limit]
+    following = ordering.position_of(items[-1]) if more else None
+    if page.after is not None:
+        return PageResult(items, None, next=following)
+    if not more and (items or page.offset == 0):
+        return PageResult(items, page.offset + len(items))
+    total, estimated = await count_rows(session, counted)
+    return PageResult(items, total, total_is_estimate=estimated, next=following)
 
 
 class Repository(Generic[ModelT]):
@@ -183,17 +197,16 @@ class Repository(Generic[ModelT]):
     async def list_and_count(
         self,
         *where: ColumnElement[bool],
-        order_by: Sequence[Any],
-        limit: int,
-        offset: int,
+        ordering: Ordering,
+        page: PageRequest,
         options: Iterable[ORMOption] = (),
         include_deleted: bool = False,
     ) -> PageResult[ModelT]:
-        """One page of the rows matching `where` (in `order_by` order, which must be
-        total) and how many rows match in all, counted without the loader `options`."""
+        """One page of the rows matching `where`, in `ordering`, and (for an offset page)
+        how many rows match in all, counted without the loader `options`."""
         counted = self.select(*where, include_deleted=include_deleted)
-        statement = counted.options(*options).order_by(*order_by)
-        return await paginate(self.session, statement, limit=limit, offset=offset, count=counted)
+        statement = counted.options(*options)
+        return await paginate(self.session, statement, ordering=ordering, page=page, count=counted)
 
     async def get_row(self, id_: Any) -> AnyRow:
         """The stored columns of the row with primary key `id_` (not deleted), or

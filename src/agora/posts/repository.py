@@ -6,17 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
+from agora.db.keyset import Ordering
 from agora.db.repository import Repository, paginate, text_search
 from agora.posts.models import Comment, Post, Tag, post_tags
 from agora.users.models import User
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
-    from agora.kernel.pages import PageResult
+    from sqlalchemy.orm.interfaces import ORMOption
+
+    from agora.kernel.pages import PageRequest, PageResult
     from agora.kernel.principal import Principal
 
 # Counted in the database, per post, from the (post_id, created_at, id) index.
@@ -54,19 +57,30 @@ def visible_to(viewer: Principal | None) -> ColumnElement[bool]:
     return or_(Post.is_published.is_(True), Post.author_id == viewer.id)
 
 
-NEWEST_FIRST = (Post.created_at.desc(), Post.id.desc())
+NEWEST_FIRST = Ordering("posts", Post.created_at.desc(), Post.id.desc())
+# The same order read off a tag's links (which carry their posts' created_at): the
+# cursors of the two are interchangeable.
+NEWEST_TAGGED_FIRST = Ordering(
+    "posts",
+    post_tags.c.created_at.desc(),
+    post_tags.c.post_id.desc(),
+    attributes=("created_at", "id"),
+)
+MOST_USED_FIRST = Ordering("tags", Tag.post_count.desc(), Tag.name)
+MOST_POSTS_FIRST = Ordering(
+    "authors", User.post_count.desc(), User.id, attributes=("post_count", "user_id")
+)
 # The comments of a post, with their authors, as `GET /posts/{id}` shows them.
 WITH_COMMENTS = (*POST_LOADING, selectinload(Post.comments).joinedload(Comment.author))
 WITH_TAGS = (selectinload(Post.tags),)
 
 
 def matching(viewer: Principal | None, filters: PostFilter) -> list[ColumnElement[bool]]:
-    """Filters of the post list: what `viewer` may see, narrowed by `filters`."""
+    """Filters of the post list but the tag (`PostRepository.tagged`): what `viewer` may
+    see, narrowed by `filters`."""
     where = [visible_to(viewer)]
     if filters.author is not None:
         where.append(Post.author.has(username=filters.author))
-    if filters.tag is not None:
-        where.append(Post.tags.any(Tag.name == filters.tag))
     if filters.text is not None:
         where.append(text_search(filters.text, Post.title, Post.content))
     if filters.published is not None:
@@ -74,62 +88,125 @@ def matching(viewer: Principal | None, filters: PostFilter) -> list[ColumnElemen
     return where
 
 
+_LINK = insert(post_tags)
+_UNLINK = delete(post_tags).where(
+    post_tags.c.post_id == bindparam("post"),
+    post_tags.c.tag_id.in_(bindparam("tags", expanding=True)),
+)
+_COUNT_TAGGED = (
+    update(Tag)
+    .where(Tag.id.in_(bindparam("tags", expanding=True)))
+    .values(post_count=Tag.post_count + bindparam("change"))
+)
+
+# What `recount` computes, row by row, from the posts.
+_POST_CREATED = select(Post.created_at).where(Post.id == post_tags.c.post_id).scalar_subquery()
+_TAG_POSTS = (
+    select(func.count())
+    .select_from(post_tags)
+    .join(Post, Post.id == post_tags.c.post_id)
+    .where(post_tags.c.tag_id == Tag.id, Post.is_published.is_(True))
+    .scalar_subquery()
+)
+_AUTHOR_POSTS = (
+    select(func.count(Post.id))
+    .where(Post.author_id == User.id, Post.is_published.is_(True))
+    .scalar_subquery()
+)
+
+
 class PostRepository(Repository[Post]):
     model = Post
 
-    async def author_post_counts(
-        self, *, min_posts: int, limit: int, offset: int
-    ) -> PageResult[Any]:
-        """Users that are not deleted with their number of published posts, most first
-        (ties: lower id first), in one aggregate query; the outer join keeps authors of
-        nothing, with 0."""
-        post_count = func.count(Post.id)
-        statement = (
-            select(User.id.label("user_id"), User.username, post_count.label("post_count"))
-            .outerjoin(Post, and_(Post.author_id == User.id, Post.is_published.is_(True)))
-            .where(User.deleted_at.is_(None))
-            .group_by(User.id, User.username)
-            .having(post_count >= min_posts)
-            .order_by(post_count.desc(), User.id)
+    async def tagged(
+        self,
+        tag: str,
+        *where: ColumnElement[bool],
+        page: PageRequest,
+        options: Sequence[ORMOption] = (),
+    ) -> PageResult[Post]:
+        """Like `list_and_count` in `NEWEST_FIRST`, of the posts with `tag`: the tag's
+        links are read newest first off their index, and only the posts of the page are
+        looked up (the tag's id is a subquery, a constant for the planner)."""
+        tag_id = select(Tag.id).where(Tag.name == tag).scalar_subquery()
+        counted = (
+            self.select(*where)
+            .join(post_tags, post_tags.c.post_id == Post.id)
+            .where(post_tags.c.tag_id == tag_id)
         )
-        return await paginate(self.session, statement, limit=limit, offset=offset, rows=True)
+        statement = counted.options(*options)
+        return await paginate(
+            self.session, statement, ordering=NEWEST_TAGGED_FIRST, page=page, count=counted
+        )
+
+    async def link(self, post: Post, tag_ids: Iterable[int]) -> None:
+        """Give `post` these tags (which it does not have yet)."""
+        rows = [
+            {"post_id": post.id, "tag_id": tag_id, "created_at": post.created_at}
+            for tag_id in sorted(tag_ids)
+        ]
+        if rows:
+            await self.session.execute(_LINK, rows)
+
+    async def unlink(self, post: Post, tag_ids: Iterable[int]) -> None:
+        if tag_ids := sorted(tag_ids):
+            await self.affected(_UNLINK, {"post": post.id, "tags": tag_ids})
+
+    async def recount(self) -> None:
+        """Set every tag link's date from its post, and the published post counts of
+        tags and users from the posts."""
+        await self.affected(update(post_tags).values(created_at=_POST_CREATED))
+        await self.affected(update(Tag).values(post_count=_TAG_POSTS))
+        await self.affected(
+            update(User).values(post_count=_AUTHOR_POSTS, updated_at=User.updated_at)
+        )
+
+    async def author_post_counts(self, *, min_posts: int, page: PageRequest) -> PageResult[Any]:
+        """Users that are not deleted with their number of published posts, most first
+        (ties: lower id first), off the index of the counts that the blog keeps."""
+        statement = select(
+            User.id.label("user_id"), User.username, User.post_count.label("post_count")
+        ).where(User.deleted_at.is_(None), User.post_count >= min_posts)
+        return await paginate(
+            self.session, statement, ordering=MOST_POSTS_FIRST, page=page, rows=True
+        )
 
 
 class TagRepository(Repository[Tag]):
     model = Tag
 
     async def named(self, names: Sequence[str]) -> list[Tag]:
-        """The tags with these (normalized) names, created when missing.
+        """The tags with these (normalized) names, created when missing, locked until
+        the end of the transaction (their counts change with the post).
 
         Safe when concurrent requests create the same new tag: the INSERT skips names
         that exist, and the locking read sees rows another transaction just committed
-        (MariaDB's REPEATABLE READ snapshot would not). Names are handled in sorted
-        order so that two transactions lock them in the same order.
+        (MariaDB's REPEATABLE READ snapshot would not). Names are locked in sorted order,
+        so that two transactions lock them in the same order; posts that share a tag are
+        written one after the other, as orders of one product are.
         """
         if not names:
             return []
         ordered = sorted(set(names))
         await self.add_missing([{"name": name} for name in ordered])
         statement = select(Tag).where(Tag.name.in_(ordered)).order_by(Tag.name)
-        result = await self.session.execute(statement.with_for_update(read=True))
+        result = await self.session.execute(
+            statement.with_for_update().execution_options(populate_existing=True)
+        )
         return list(result.scalars())
 
-    async def popularity(self, *, limit: int, offset: int) -> PageResult[Any]:
-        """Tags of published posts with their number of published posts, most used
-        first (ties: by name), in one aggregate query."""
-        post_count = func.count(Post.id)
-        statement = (
-            select(Tag.name, post_count.label("post_count"))
-            .join(post_tags, post_tags.c.tag_id == Tag.id)
-            .join(Post, and_(Post.id == post_tags.c.post_id, Post.is_published.is_(True)))
-            .group_by(Tag.id, Tag.name)
-            .order_by(post_count.desc(), Tag.name)
-        )
-        return await paginate(self.session, statement, limit=limit, offset=offset, rows=True)
+    async def count_posts(self, tag_ids: Iterable[int], change: int) -> None:
+        """Add `change` to the published post count of each of these tags."""
+        if change and (tag_ids := sorted(tag_ids)):
+            await self.affected(_COUNT_TAGGED, {"tags": tag_ids, "change": change})
+
+    async def popularity(self, page: PageRequest) -> PageResult[Tag]:
+        """Tags of published posts, most used first (ties: by name)."""
+        return await self.list_and_count(Tag.post_count > 0, ordering=MOST_USED_FIRST, page=page)
 
 
 COMMENT_WITH_AUTHOR = (joinedload(Comment.author),)
-OLDEST_COMMENTS_FIRST = (Comment.created_at, Comment.id)
+OLDEST_COMMENTS_FIRST = Ordering("comments", Comment.created_at, Comment.id)
 
 
 class CommentRepository(Repository[Comment]):

@@ -7,7 +7,7 @@ from fastapi import Depends, Query, Response, status
 from agora.api.dependencies import SessionDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
-from agora.api.schemas import Page, not_found
+from agora.api.schemas import CursorPage, Page, not_found
 from agora.api.security import CurrentUser, OptionalUser
 from agora.posts.repository import PostFilter
 from agora.posts.schemas import (
@@ -48,7 +48,7 @@ async def create_post(data: PostCreate, author: CurrentUser, posts: PostServiceD
     return await posts.create(author, data)
 
 
-@router.get("/posts", response_model=Page[PostRead])
+@router.get("/posts", response_model=Page[PostRead] | CursorPage[PostRead])
 async def list_posts(
     viewer: OptionalUser,
     posts: PostServiceDep,
@@ -62,14 +62,14 @@ async def list_posts(
     published: Annotated[
         bool | None, Query(description="drafts are listed for their author and admins only")
     ] = None,
-) -> Page[PostRead]:
+) -> Page[PostRead] | CursorPage[PostRead]:
     """Newest first. Without `published`: every post the caller may see (published ones,
     and its own drafts; all drafts for admins)."""
     filters = PostFilter(
         author=None if author is None else author.lower(), tag=tag, text=q, published=published
     )
-    result = await posts.search(viewer, filters, limit=pagination.limit, offset=pagination.offset)
-    return Page[PostRead].model_validate(pagination.page(result))
+    result = await posts.search(viewer, filters, pagination.request)
+    return pagination.listing(result, Page[PostRead], CursorPage[PostRead])
 
 
 @router.get("/posts/{post_id}", response_model=PostDetail, responses=NOT_FOUND)
@@ -108,15 +108,17 @@ async def create_comment(
     return await posts.comment(author, post_id, data)
 
 
-@router.get("/posts/{post_id}/comments", response_model=Page[CommentRead], responses=NOT_FOUND)
+@router.get(
+    "/posts/{post_id}/comments",
+    response_model=Page[CommentRead] | CursorPage[CommentRead],
+    responses=NOT_FOUND,
+)
 async def list_comments(
     post_id: PathId, viewer: OptionalUser, posts: PostServiceDep, pagination: Pagination
-) -> Page[CommentRead]:
+) -> Page[CommentRead] | CursorPage[CommentRead]:
     """Oldest first."""
-    result = await posts.comments_of(
-        viewer, post_id, limit=pagination.limit, offset=pagination.offset
-    )
-    return Page[CommentRead].model_validate(pagination.page(result))
+    result = await posts.comments_of(viewer, post_id, pagination.request)
+    return pagination.listing(result, Page[CommentRead], CursorPage[CommentRead])
 
 
 @router.delete(
@@ -128,22 +130,24 @@ async def delete_comment(comment_id: PathId, actor: CurrentUser, posts: PostServ
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/tags", response_model=Page[TagStat])
-async def list_tags(posts: PostServiceDep, pagination: Pagination) -> Page[TagStat]:
-    """Tags of published posts, most used first (ties by name)."""
-    result = await posts.tag_popularity(limit=pagination.limit, offset=pagination.offset)
-    return Page[TagStat].model_validate(pagination.page(result))
+@router.get("/tags", response_model=Page[TagStat] | CursorPage[TagStat])
+async def list_tags(
+    posts: PostServiceDep, pagination: Pagination
+) -> Page[TagStat] | CursorPage[TagStat]:
+    """Tags of published posts, most used first (ties by name). The counts are kept in
+    the transactions that publish, tag, untag and delete posts: always current."""
+    result = await posts.tag_popularity(pagination.request)
+    return pagination.listing(result, Page[TagStat], CursorPage[TagStat])
 
 
-@router.get("/stats/authors", response_model=Page[AuthorStat])
+@router.get("/stats/authors", response_model=Page[AuthorStat] | CursorPage[AuthorStat])
 async def author_stats(
     posts: PostServiceDep,
     pagination: Pagination,
     min_posts: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-) -> Page[AuthorStat]:
+) -> Page[AuthorStat] | CursorPage[AuthorStat]:
     """Users that are not deleted with their number of published posts, most first
-    (ties: lower id first); with `min_posts` 0, users who published nothing appear too."""
-    result = await posts.author_post_counts(
-        min_posts=min_posts, limit=pagination.limit, offset=pagination.offset
-    )
-    return Page[AuthorStat].model_validate(pagination.page(result))
+    (ties: lower id first); with `min_posts` 0, users who published nothing appear too.
+    The counts are kept with the posts' writes, like those of `/tags`."""
+    result = await posts.author_post_counts(min_posts=min_posts, page=pagination.request)
+    return pagination.listing(result, Page[AuthorStat], CursorPage[AuthorStat])

@@ -9,6 +9,7 @@ author and by admins.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agora.db.types import utc_now
@@ -28,6 +29,7 @@ from agora.posts.repository import (
     visible_to,
 )
 from agora.posts.schemas import AuthorStat, CommentRead, PostDetail, PostRead, TagStat
+from agora.users.service import UserService
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,10 +37,27 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.orm.interfaces import ORMOption
 
-    from agora.kernel.pages import PageResult
+    from agora.kernel.pages import PageRequest, PageResult
     from agora.kernel.principal import Principal
     from agora.posts.repository import PostFilter
     from agora.posts.schemas import CommentCreate, PostCreate, PostUpdate
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What a post adds to the published post counts: 1 to its author and to each of its
+    tags when it is published, nothing otherwise (a draft, or no post at all)."""
+
+    published: bool = False
+    tag_ids: set[int] = field(default_factory=set)
+
+    @property
+    def counts(self) -> int:
+        return 1 if self.published else 0
+
+    @property
+    def counted_tags(self) -> set[int]:
+        return self.tag_ids if self.published else set()
 
 
 def _may_edit(actor: Principal, post: Post) -> bool:
@@ -50,6 +69,7 @@ class PostService:
         self.posts = PostRepository(session)
         self.tags = TagRepository(session)
         self.comments = CommentRepository(session)
+        self.users = UserService(session)
 
     async def get(self, viewer: Principal | None, post_id: int) -> PostDetail:
         """The post with its comments, if `viewer` may see it."""
@@ -58,42 +78,67 @@ class PostService:
         )
 
     async def search(
-        self, viewer: Principal | None, filters: PostFilter, *, limit: int, offset: int
+        self, viewer: Principal | None, filters: PostFilter, page: PageRequest
     ) -> PageResult[PostRead]:
-        page = await self.posts.list_and_count(
-            *matching(viewer, filters),
-            order_by=NEWEST_FIRST,
-            limit=limit,
-            offset=offset,
-            options=POST_LOADING,
-        )
-        return page.map(PostRead.model_validate)
+        where = matching(viewer, filters)
+        if filters.tag is None:
+            found = await self.posts.list_and_count(
+                *where, ordering=NEWEST_FIRST, page=page, options=POST_LOADING
+            )
+        else:
+            found = await self.posts.tagged(filters.tag, *where, page=page, options=POST_LOADING)
+        return found.map(PostRead.model_validate)
 
     async def create(self, author: Principal, data: PostCreate) -> PostRead:
-        post = Post(
-            author_id=author.id,
-            title=data.title,
-            content=data.content,
-            is_published=data.is_published,
+        tags = await self.tags.named(data.tags)
+        post = await self.posts.add(
+            Post(
+                author_id=author.id,
+                title=data.title,
+                content=data.content,
+                is_published=data.is_published,
+            )
         )
-        post.tags = await self.tags.named(data.tags)
-        await self.posts.add(post)
+        tag_ids = {tag.id for tag in tags}
+        await self.posts.link(post, tag_ids)
+        await self._count(post.author_id, Counted(), Counted(post.is_published, tag_ids))
         return await self._reloaded(post, author)
 
     async def update(self, actor: Principal, post_id: int, data: PostUpdate) -> PostRead:
         post = await self._editable(actor, post_id)
+        before = Counted(post.is_published, {tag.id for tag in post.tags})
         changes: dict[str, Any] = data.changes()
+        had = has = before.tag_ids
         if (tags := changes.pop("tags", None)) is not None:
-            post.tags = await self.tags.named(tags)
+            has = {tag.id for tag in await self.tags.named(tags)}
+            await self.posts.unlink(post, had - has)
+            await self.posts.link(post, has - had)
         if changes or tags is not None:
             # A change of tags alone updates no column of posts; the post still changed.
             changes["updated_at"] = utc_now()
         await self.posts.update(post, changes)
+        await self._count(post.author_id, before, Counted(post.is_published, has))
         return await self._reloaded(post, actor)
 
     async def delete(self, actor: Principal, post_id: int) -> None:
         """The post goes, and with it (in the database) its comments and tag links."""
-        await self.posts.delete(await self._editable(actor, post_id))
+        post = await self._editable(actor, post_id)
+        before = Counted(post.is_published, {tag.id for tag in post.tags})
+        await self._count(post.author_id, before, Counted())
+        await self.posts.delete(post)
+
+    async def _count(self, author_id: int, before: Counted, after: Counted) -> None:
+        """Keep the published post counts of tags and of the author, in the transaction
+        that changes a post from `before` to `after`: only what changed is written."""
+        had, has = before.counted_tags, after.counted_tags
+        await self.tags.count_posts(has - had, 1)
+        await self.tags.count_posts(had - has, -1)
+        await self.users.count_published_posts(author_id, after.counts - before.counts)
+
+    async def recount(self) -> None:
+        """Recompute what the blog keeps beside its rows (tag links' dates, post counts
+        of tags and authors) from the rows: after rows were loaded in bulk."""
+        await self.posts.recount()
 
     async def comment(self, author: Principal, post_id: int, data: CommentCreate) -> CommentRead:
         await self._visible(post_id, author)
@@ -105,17 +150,16 @@ class PostService:
         )
 
     async def comments_of(
-        self, viewer: Principal | None, post_id: int, *, limit: int, offset: int
+        self, viewer: Principal | None, post_id: int, page: PageRequest
     ) -> PageResult[CommentRead]:
         await self._visible(post_id, viewer)
-        page = await self.comments.list_and_count(
+        found = await self.comments.list_and_count(
             Comment.post_id == post_id,
-            order_by=OLDEST_COMMENTS_FIRST,
-            limit=limit,
-            offset=offset,
+            ordering=OLDEST_COMMENTS_FIRST,
+            page=page,
             options=COMMENT_WITH_AUTHOR,
         )
-        return page.map(CommentRead.model_validate)
+        return found.map(CommentRead.model_validate)
 
     async def delete_comment(self, actor: Principal, comment_id: int) -> None:
         comment = await self.comments.get_one_or_none(Comment.id == comment_id)
@@ -130,15 +174,15 @@ class PostService:
         """The ids of the tags with these normalized names, created when missing."""
         return {tag.name: tag.id for tag in await self.tags.named(names)}
 
-    async def tag_popularity(self, *, limit: int, offset: int) -> PageResult[TagStat]:
-        page = await self.tags.popularity(limit=limit, offset=offset)
-        return page.map(TagStat.model_validate)
+    async def tag_popularity(self, page: PageRequest) -> PageResult[TagStat]:
+        found = await self.tags.popularity(page)
+        return found.map(TagStat.model_validate)
 
     async def author_post_counts(
-        self, *, min_posts: int, limit: int, offset: int
+        self, *, min_posts: int, page: PageRequest
     ) -> PageResult[AuthorStat]:
-        page = await self.posts.author_post_counts(min_posts=min_posts, limit=limit, offset=offset)
-        return page.map(AuthorStat.model_validate)
+        found = await self.posts.author_post_counts(min_posts=min_posts, page=page)
+        return found.map(AuthorStat.model_validate)
 
     async def _visible_or_none(
         self, post_id: int, viewer: Principal | None, options: Sequence[ORMOption] = POST_LOADING

@@ -33,9 +33,9 @@ class Product(TimestampMixin, Base):
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         # The catalogue's filters and sort orders, within active or inactive products.
-        Index(None, "is_active", "price_cents"),
-        Index(None, "is_active", "name"),
-        Index(None, "is_active", "created_at"),
+        Index(None, "is_active", "price_cents", "id"),
+        Index(None, "is_active", "name", "id"),
+        Index(None, "is_active", "created_at", "id"),
     )
 
     id: Mapped[IdPK]

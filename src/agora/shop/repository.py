@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
+from agora.db.keyset import Ordering
 from agora.db.repository import Repository, text_search
 from agora.db.types import utc_now
 from agora.shop.errors import OutOfStock
@@ -21,11 +22,11 @@ if TYPE_CHECKING:
     from agora.kernel.principal import Principal
 
 ProductSort = Literal["price", "-price", "name", "-created_at"]
-PRODUCT_ORDER: dict[str, tuple[Any, ...]] = {
-    "price": (Product.price_cents, Product.id),
-    "-price": (Product.price_cents.desc(), Product.id.desc()),
-    "name": (Product.name, Product.id),
-    "-created_at": (Product.created_at.desc(), Product.id.desc()),
+PRODUCT_ORDER = {
+    "price": Ordering("products:price", Product.price_cents, Product.id),
+    "-price": Ordering("products:-price", Product.price_cents.desc(), Product.id.desc()),
+    "name": Ordering("products:name", Product.name, Product.id),
+    "-created_at": Ordering("products:-created_at", Product.created_at.desc(), Product.id.desc()),
 }
 
 
@@ -80,7 +81,7 @@ def matching(filters: ProductFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-def product_order(filters: ProductFilter) -> tuple[Any, ...]:
+def product_order(filters: ProductFilter) -> Ordering:
     return PRODUCT_ORDER[filters.sort]
 
 
@@ -106,7 +107,7 @@ class ProductRepository(Repository[Product]):
 
 WITH_ITEMS = (selectinload(Order.items),)
 # Newest first; ties (orders of the same instant) by higher id first.
-NEWEST_FIRST = (Order.created_at.desc(), Order.id.desc())
+NEWEST_FIRST = Ordering("orders", Order.created_at.desc(), Order.id.desc())
 
 
 def visible_to(viewer: Principal) -> list[ColumnElement[bool]]:

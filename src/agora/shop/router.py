@@ -8,7 +8,7 @@ from agora.api.dependencies import SessionDep
 from agora.api.idempotency import IdempotencyDep
 from agora.api.params import Pagination, PathId, SearchText
 from agora.api.routing import api_router
-from agora.api.schemas import MAX_AMOUNT_CENTS, Page, not_found
+from agora.api.schemas import MAX_AMOUNT_CENTS, CursorPage, Page, not_found
 from agora.api.security import AdminUser, CurrentUser
 from agora.shop.models import OrderStatus
 from agora.shop.repository import ProductFilter, ProductSort
@@ -45,7 +45,7 @@ async def create_product(
     return await shop.create_product(data)
 
 
-@router.get("/products", response_model=Page[ProductRead])
+@router.get("/products", response_model=Page[ProductRead] | CursorPage[ProductRead])
 async def list_products(
     shop: ShopServiceDep,
     pagination: Pagination,
@@ -54,12 +54,13 @@ async def list_products(
     max_price_cents: Annotated[int | None, Query(ge=0, le=MAX_AMOUNT_CENTS)] = None,
     is_active: bool = True,
     sort: Annotated[ProductSort, Query(description="default: newest first")] = "-created_at",
-) -> Page[ProductRead]:
+) -> Page[ProductRead] | CursorPage[ProductRead]:
+    """A cursor continues the sort it was made in: keep `sort` when passing it."""
     filters = ProductFilter(
         text=q, min_price=min_price_cents, max_price=max_price_cents, is_active=is_active, sort=sort
     )
-    result = await shop.search_products(filters, limit=pagination.limit, offset=pagination.offset)
-    return Page[ProductRead].model_validate(pagination.page(result))
+    result = await shop.search_products(filters, pagination.request)
+    return pagination.listing(result, Page[ProductRead], CursorPage[ProductRead])
 
 
 @router.get(
@@ -100,18 +101,16 @@ async def place_order(
     )
 
 
-@router.get("/orders", response_model=Page[OrderRead])
+@router.get("/orders", response_model=Page[OrderRead] | CursorPage[OrderRead])
 async def list_orders(
     buyer: CurrentUser,
     shop: ShopServiceDep,
     pagination: Pagination,
     status: OrderStatus | None = None,
-) -> Page[OrderRead]:
+) -> Page[OrderRead] | CursorPage[OrderRead]:
     """The caller's orders, newest first."""
-    result = await shop.orders_of(
-        buyer, status=status, limit=pagination.limit, offset=pagination.offset
-    )
-    return Page[OrderRead].model_validate(pagination.page(result))
+    result = await shop.orders_of(buyer, status=status, page=pagination.request)
+    return pagination.listing(result, Page[OrderRead], CursorPage[OrderRead])
 
 
 @router.get("/orders/{order_id}", response_model=OrderRead, responses=ORDER_NOT_FOUND)

@@ -32,7 +32,7 @@ from agora.wallet.service import WalletService
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.kernel.pages import PageResult
+    from agora.kernel.pages import PageRequest, PageResult
     from agora.kernel.principal import Principal
     from agora.shop.repository import ProductFilter
     from agora.shop.schemas import OrderCreate, ProductCreate, ProductUpdate
@@ -74,12 +74,12 @@ class ShopService:
         return ProductRead.model_validate(await self.products.get_row(product_id))
 
     async def search_products(
-        self, filters: ProductFilter, *, limit: int, offset: int
+        self, filters: ProductFilter, page: PageRequest
     ) -> PageResult[ProductRead]:
-        page = await self.products.list_and_count(
-            *matching(filters), order_by=product_order(filters), limit=limit, offset=offset
+        found = await self.products.list_and_count(
+            *matching(filters), ordering=product_order(filters), page=page
         )
-        return page.map(ProductRead.model_validate)
+        return found.map(ProductRead.model_validate)
 
     async def place_order(self, buyer: Principal, data: OrderCreate) -> OrderRead:
         """Price the order from current prices, take the stock, debit the buyer and write
@@ -149,14 +149,10 @@ class ShopService:
         return order
 
     async def orders_of(
-        self, buyer: Principal, *, status: OrderStatus | None, limit: int, offset: int
+        self, buyer: Principal, *, status: OrderStatus | None, page: PageRequest
     ) -> PageResult[OrderRead]:
         """The buyer's orders with their items, newest first."""
-        page = await self.orders.list_and_count(
-            *orders_of(buyer.id, status),
-            order_by=NEWEST_FIRST,
-            limit=limit,
-            offset=offset,
-            options=WITH_ITEMS,
+        found = await self.orders.list_and_count(
+            *orders_of(buyer.id, status), ordering=NEWEST_FIRST, page=page, options=WITH_ITEMS
         )
-        return page.map(OrderRead.model_validate)
+        return found.map(OrderRead.model_validate)

@@ -6,6 +6,7 @@ from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agora.db.base import Base, IdPK, SoftDeleteMixin, TimestampMixin
+from agora.db.types import BigId
 
 EMAIL_MAX_LENGTH = 320
 USERNAME_MAX_LENGTH = 32
@@ -30,3 +31,10 @@ class User(TimestampMixin, SoftDeleteMixin, Base):
     hashed_password: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     is_superuser: Mapped[bool] = mapped_column(default=False)
+    # Published posts, kept by the blog in the transactions that publish and unpublish
+    # them (PostService), so that `/stats/authors` reads an index instead of counting.
+    post_count: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+
+
+# Most posts first, ties by lower id: the order of `/stats/authors`.
+Index("ix_users_post_count", User.post_count.desc(), User.id)

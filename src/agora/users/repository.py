@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, update
 
+from agora.db.keyset import Ordering
 from agora.db.repository import Repository, text_search
 from agora.kernel.principal import Principal
 from agora.users.errors import EmailTaken, UsernameTaken, UserNotFound
@@ -37,7 +38,13 @@ _VIEW_BY_ID = select(
 ).where(User.id == bindparam("id"), User.deleted_at.is_(None))
 
 
-OLDEST_FIRST = (User.created_at, User.id)
+_COUNT_POSTS = (
+    update(User)
+    .where(User.id == bindparam("user"))
+    # (A new post is no change to the account: updated_at stays.)
+    .values(post_count=User.post_count + bindparam("change"), updated_at=User.updated_at)
+)
+OLDEST_FIRST = Ordering("users", User.created_at, User.id)
 
 
 def matching(
@@ -65,6 +72,9 @@ class UserRepository(Repository[User]):
         """The user as a `Principal`, if it exists, is active and is not deleted."""
         row = await self.fetch_row(_PRINCIPAL_BY_ID, {"id": user_id})
         return None if row is None else Principal(row.id, row.username, row.is_superuser)
+
+    async def count_posts(self, user_id: int, change: int) -> None:
+        await self.affected(_COUNT_POSTS, {"user": user_id, "change": change})
 
     async def get_view_row(self, user_id: int) -> Row[Any]:
         """The columns of the user's views, or `NotFound` (deleted users included)."""

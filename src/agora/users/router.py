@@ -13,6 +13,7 @@ from agora.api.security import CurrentUser
 from agora.users.passwords import PasswordHasher
 from agora.users.schemas import (
     UserCreate,
+    UserCursorList,
     UserList,
     UserPrivate,
     UserPublic,
@@ -59,7 +60,7 @@ async def read_me(actor: CurrentUser, users: UserServiceDep) -> UserPublic:
 
 @router.get(
     "",
-    response_model=UserList,
+    response_model=UserList | UserCursorList,
     responses={403: {"description": "forbidden: is_active without being an admin"}},
 )
 async def list_users(
@@ -68,13 +69,11 @@ async def list_users(
     pagination: Pagination,
     q: SearchText = None,
     is_active: Annotated[bool | None, Query(description="Admins only.")] = None,
-) -> UserList:
+) -> UserList | UserCursorList:
     """Users that are not deleted, oldest first. Admins get private views and may search
     emails and filter by `is_active`; everyone else gets public views."""
-    result = await users.search(
-        actor, text=q, is_active=is_active, limit=pagination.limit, offset=pagination.offset
-    )
-    return UserList.model_validate(pagination.page(result))
+    result = await users.search(actor, text=q, is_active=is_active, page=pagination.request)
+    return pagination.listing(result, UserList, UserCursorList)
 
 
 @router.get("/{user_id}", response_model=UserView, responses=NO_SUCH_USER)

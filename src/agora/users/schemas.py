@@ -16,7 +16,7 @@ from pydantic import (
     Tag,
 )
 
-from agora.api.schemas import InputModel, OutputModel, Page, UpdateModel
+from agora.api.schemas import CursorPage, InputModel, OutputModel, Page, UpdateModel
 from agora.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH
 from agora.users.models import USERNAME_MAX_LENGTH as USERNAME_MAX_LENGTH
 
@@ -89,6 +89,10 @@ UserView = Annotated[
 
 class UserList(Page[UserView]):
     """A page of users: private views for admins, public views for everyone else."""
+
+
+class UserCursorList(CursorPage[UserView]):
+    """A page of users after a cursor."""
 
 
 class UserRef(OutputModel):

@@ -18,7 +18,7 @@ from agora.users.schemas import UserPrivate, UserPublic
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from agora.kernel.pages import PageResult
+    from agora.kernel.pages import PageRequest, PageResult
     from agora.users.passwords import PasswordHasher
     from agora.users.schemas import UserCreate, UserUpdate
 
@@ -90,18 +90,21 @@ class UserService:
         return Principal(user.id, user.username, user.is_superuser)
 
     async def search(
-        self, actor: Principal, *, text: str | None, is_active: bool | None, limit: int, offset: int
+        self, actor: Principal, *, text: str | None, is_active: bool | None, page: PageRequest
     ) -> PageResult[UserPublic]:
         """Accounts that are not deleted, oldest first: private views for admins, who
         alone may search emails and filter by account state."""
         if is_active is not None and not actor.is_superuser:
             raise AdminsOnly("Only admins can filter users by is_active.")
         where = matching(text, search_email=actor.is_superuser, is_active=is_active)
-        page = await self.users.list_and_count(
-            *where, order_by=OLDEST_FIRST, limit=limit, offset=offset
-        )
+        found = await self.users.list_and_count(*where, ordering=OLDEST_FIRST, page=page)
         view = UserPrivate if actor.is_superuser else UserPublic
-        return page.map(view.model_validate)
+        return found.map(view.model_validate)
+
+    async def count_published_posts(self, user_id: int, change: int) -> None:
+        """Add `change` to the user's published post count (the blog keeps it)."""
+        if change:
+            await self.users.count_posts(user_id, change)
 
     async def update(
         self, actor: Principal, user_id: int, data: UserUpdate, passwords: PasswordHasher
