@@ -121,11 +121,14 @@ async def test_0006_counts_and_dates_what_was_already_there(scratch_engine: Asyn
         await migrations.upgrade(connection)
         await connection.commit()
 
-        dated = await connection.execute(
-            sa.text("SELECT post_id, tag_id, created_at FROM post_tags ORDER BY post_id, tag_id")
+        copied = await connection.execute(
+            sa.text(
+                "SELECT post_id, tag_id, created_at, is_published FROM post_tags"
+                " ORDER BY post_id, tag_id"
+            )
         )
-        assert [(row[0], row[1], _naive(row[2])) for row in dated] == [
-            (post, tag, moments[post - 1]) for post, tag in links
+        assert [(row[0], row[1], _naive(row[2]), bool(row[3])) for row in copied] == [
+            (post, tag, moments[post - 1], post != 3) for post, tag in links
         ]
         tag_counts = await connection.execute(sa.text("SELECT name, post_count FROM tags"))
         assert dict(tag_counts.all()) == {"both": 2, "draft-only": 0, "none": 0}

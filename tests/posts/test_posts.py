@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.posts.models import Comment, Post, post_tags
-from tests.factories import Accounts
+from tests.factories import Account, Accounts
 from tests.posts.helpers import Blog
 
 POST_FIELDS = {
@@ -174,6 +174,32 @@ async def test_filters_by_author_tag_text_and_published(
     assert await titles(q="ins%more") == []
     assert await titles(published="false") == ["Draft about sql"]
     assert await titles(published="true", tag="sql") == ["More SQL", "SQL tips"]
+
+
+async def test_a_tag_lists_drafts_to_their_author_only_and_follows_publishing(
+    client: httpx.AsyncClient, accounts: Accounts, blog: Blog
+) -> None:
+    ada, bob, root = await accounts.user(), await accounts.user(), await accounts.admin()
+    draft = await blog.draft(ada, title="Soon", tags=["news"])
+    await blog.post(bob, title="Out", tags=["news"])
+
+    async def titles(viewer: Account | None) -> list[str]:
+        headers = {} if viewer is None else viewer.headers
+        response = await client.get("/api/v1/posts", params={"tag": "news"}, headers=headers)
+        assert response.json()["total"] == len(response.json()["items"])
+        return [item["title"] for item in response.json()["items"]]
+
+    assert await titles(None) == ["Out"]
+    assert await titles(bob) == ["Out"]
+    assert await titles(ada) == ["Out", "Soon"]
+    assert await titles(root) == ["Out", "Soon"]
+    published = {"is_published": True}
+    url = f"/api/v1/posts/{draft['id']}"
+    assert (await client.patch(url, json=published, headers=ada.headers)).status_code == 200
+    assert await titles(None) == ["Out", "Soon"]
+    unpublished = {"is_published": False}
+    assert (await client.patch(url, json=unpublished, headers=ada.headers)).status_code == 200
+    assert await titles(bob) == ["Out"]
 
 
 async def test_patch_changes_only_what_is_sent_and_replaces_tags(

@@ -239,8 +239,14 @@ class Seeder:
         def rows() -> Iterator[dict[str, Any]]:
             for post_id in post_ids:
                 written = self._moment()
+                published = self.rng.random() < 0.9
                 links.extend(
-                    {"post_id": post_id, "tag_id": tag_id, "created_at": written}
+                    {
+                        "post_id": post_id,
+                        "tag_id": tag_id,
+                        "created_at": written,
+                        "is_published": published,
+                    }
                     for tag_id in self.rng.sample(tags, self.rng.randint(0, 3))
                 )
                 comments.extend(
@@ -257,7 +263,7 @@ class Seeder:
                     "author_id": self.rng.choice(user_ids),
                     "title": self._sentence(5),
                     "content": "\n\n".join(self._sentence(30) for _ in range(3)),
-                    "is_published": self.rng.random() < 0.9,
+                    "is_published": published,
                     "created_at": written,
                     "updated_at": written,
                 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, cast
 
-from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select
+from sqlalchemy import ColumnElement, bindparam, false, func, insert, or_, select
 from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -81,8 +81,15 @@ async def paginate(
     counted = statement if count is None else count
     if page.after is not None:
         statement = statement.where(ordering.after(page.after))
+    elif page.offset:
+        # Skipped rows are walked in the index of the order, by a statement that reads
+        # only the sort key: the page itself is then a keyset page, whose columns and
+        # subqueries (authors, comment counts) are computed for its own rows only.
+        skipped = counted.with_only_columns(*ordering.key_columns()).order_by(*ordering.order_by)
+        last = (await session.execute(skipped.offset(page.offset - 1).limit(1))).first()
+        statement = statement.where(ordering.after_key(last) if last is not None else false())
     statement = statement.order_by(*ordering.order_by).limit(page.limit + 1)
-    result = await session.execute(statement.offset(page.offset or None))
+    result = await session.execute(statement)
     items = result.all() if rows else result.scalars().all()
     more = len(items) > page.limit
     items = items[: page.limit]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from agora.db.base import Base, IdPK, Timestamp, TimestampMixin
@@ -13,10 +13,11 @@ TITLE_MAX_LENGTH = 200
 TAG_MAX_LENGTH = 40
 MAX_TAGS_PER_POST = 10
 
-# A post's tags. Each link carries its post's `created_at` (posts never change it), so
-# that `?tag=` walks one index from the tag to its newest posts instead of joining every
-# post of the tag to sort them. The blog's repository writes the links (the ORM's
-# relationship only reads them); deleting a post deletes them in the database.
+# A post's tags. Each link carries its post's `created_at` (posts never change it) and
+# `is_published` (kept with it), so that `?tag=` walks one index from the tag to its
+# newest visible posts, and skips and counts in it, instead of looking up every post of
+# the tag. The blog's repository writes the links (the ORM's relationship only reads
+# them); deleting a post deletes them in the database.
 post_tags = Table(
     "post_tags",
     Base.metadata,
@@ -24,7 +25,8 @@ post_tags = Table(
     Column("tag_id", BigId, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
     # (Rows loaded in bulk get it from their posts afterwards: PostService.recount.)
     Column("created_at", UTCDateTime(), nullable=False, default=utc_now),
-    Index(None, "tag_id", "created_at", "post_id"),
+    Column("is_published", Boolean(), nullable=False, default=True),
+    Index(None, "tag_id", "created_at", "post_id", "is_published"),
 )
 
 

@@ -75,10 +75,20 @@ WITH_COMMENTS = (*POST_LOADING, selectinload(Post.comments).joinedload(Comment.a
 WITH_TAGS = (selectinload(Post.tags),)
 
 
-def matching(viewer: Principal | None, filters: PostFilter) -> list[ColumnElement[bool]]:
-    """Filters of the post list but the tag (`PostRepository.tagged`): what `viewer` may
-    see, narrowed by `filters`."""
-    where = [visible_to(viewer)]
+def linked_visible_to(viewer: Principal | None) -> ColumnElement[bool]:
+    """`visible_to`, decided on tag links (which carry their post's `is_published`)
+    without looking up their posts: the viewer's own drafts are one small subquery."""
+    if viewer is None:
+        return post_tags.c.is_published.is_(True)
+    if viewer.is_superuser:
+        return true()
+    own_drafts = select(Post.id).where(Post.author_id == viewer.id, Post.is_published.is_(False))
+    return or_(post_tags.c.is_published.is_(True), post_tags.c.post_id.in_(own_drafts))
+
+
+def narrowing(filters: PostFilter) -> list[ColumnElement[bool]]:
+    """Filters of the post list but the tag (`PostRepository.tagged`) and visibility."""
+    where: list[ColumnElement[bool]] = []
     if filters.author is not None:
         where.append(Post.author.has(username=filters.author))
     if filters.text is not None:
@@ -93,6 +103,11 @@ _UNLINK = delete(post_tags).where(
     post_tags.c.post_id == bindparam("post"),
     post_tags.c.tag_id.in_(bindparam("tags", expanding=True)),
 )
+_PUBLISH_LINKS = (
+    update(post_tags)
+    .where(post_tags.c.post_id == bindparam("post"))
+    .values(is_published=bindparam("published"))
+)
 _COUNT_TAGGED = (
     update(Tag)
     .where(Tag.id.in_(bindparam("tags", expanding=True)))
@@ -101,6 +116,7 @@ _COUNT_TAGGED = (
 
 # What `recount` computes, row by row, from the posts.
 _POST_CREATED = select(Post.created_at).where(Post.id == post_tags.c.post_id).scalar_subquery()
+_POST_PUBLISHED = select(Post.is_published).where(Post.id == post_tags.c.post_id).scalar_subquery()
 _TAG_POSTS = (
     select(func.count())
     .select_from(post_tags)
@@ -121,41 +137,50 @@ class PostRepository(Repository[Post]):
     async def tagged(
         self,
         tag: str,
+        viewer: Principal | None,
         *where: ColumnElement[bool],
         page: PageRequest,
         options: Sequence[ORMOption] = (),
     ) -> PageResult[Post]:
-        """Like `list_and_count` in `NEWEST_FIRST`, of the posts with `tag`: the tag's
-        links are read newest first off their index, and only the posts of the page are
-        looked up (the tag's id is a subquery, a constant for the planner)."""
+        """Like `list_and_count` in `NEWEST_FIRST`, of the posts with `tag` that `viewer`
+        may see, narrowed by `where`: the tag's links are read newest first off their
+        index, and only the posts of the page are looked up. Without `where`, skipping
+        and counting read the links alone. (The tag's id is a subquery: a constant for
+        the planner.)"""
         tag_id = select(Tag.id).where(Tag.name == tag).scalar_subquery()
-        counted = (
-            self.select(*where)
-            .join(post_tags, post_tags.c.post_id == Post.id)
-            .where(post_tags.c.tag_id == tag_id)
-        )
-        statement = counted.options(*options)
+        links = (post_tags.c.tag_id == tag_id, linked_visible_to(viewer))
+        posts = self.select(*links, *where).join(post_tags, post_tags.c.post_id == Post.id)
+        counted = posts if where else select(post_tags.c.post_id).where(*links)
+        statement = posts.options(*options)
         return await paginate(
             self.session, statement, ordering=NEWEST_TAGGED_FIRST, page=page, count=counted
         )
 
     async def link(self, post: Post, tag_ids: Iterable[int]) -> None:
         """Give `post` these tags (which it does not have yet)."""
-        rows = [
-            {"post_id": post.id, "tag_id": tag_id, "created_at": post.created_at}
-            for tag_id in sorted(tag_ids)
-        ]
+        copied = {
+            "post_id": post.id,
+            "created_at": post.created_at,
+            "is_published": post.is_published,
+        }
+        rows = [{**copied, "tag_id": tag_id} for tag_id in sorted(tag_ids)]
         if rows:
             await self.session.execute(_LINK, rows)
+
+    async def publish_links(self, post: Post) -> None:
+        """Tell the post's links whether it is published (after that changed)."""
+        await self.affected(_PUBLISH_LINKS, {"post": post.id, "published": post.is_published})
 
     async def unlink(self, post: Post, tag_ids: Iterable[int]) -> None:
         if tag_ids := sorted(tag_ids):
             await self.affected(_UNLINK, {"post": post.id, "tags": tag_ids})
 
     async def recount(self) -> None:
-        """Set every tag link's date from its post, and the published post counts of
-        tags and users from the posts."""
-        await self.affected(update(post_tags).values(created_at=_POST_CREATED))
+        """Set what every tag link copies of its post, and the published post counts of
+        tags and users, from the posts."""
+        await self.affected(
+            update(post_tags).values(created_at=_POST_CREATED, is_published=_POST_PUBLISHED)
+        )
         await self.affected(update(Tag).values(post_count=_TAG_POSTS))
         await self.affected(
             update(User).values(post_count=_AUTHOR_POSTS, updated_at=User.updated_at)

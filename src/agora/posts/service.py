@@ -25,7 +25,7 @@ from agora.posts.repository import (
     CommentRepository,
     PostRepository,
     TagRepository,
-    matching,
+    narrowing,
     visible_to,
 )
 from agora.posts.schemas import AuthorStat, CommentRead, PostDetail, PostRead, TagStat
@@ -80,13 +80,15 @@ class PostService:
     async def search(
         self, viewer: Principal | None, filters: PostFilter, page: PageRequest
     ) -> PageResult[PostRead]:
-        where = matching(viewer, filters)
+        where = narrowing(filters)
         if filters.tag is None:
             found = await self.posts.list_and_count(
-                *where, ordering=NEWEST_FIRST, page=page, options=POST_LOADING
+                visible_to(viewer), *where, ordering=NEWEST_FIRST, page=page, options=POST_LOADING
             )
         else:
-            found = await self.posts.tagged(filters.tag, *where, page=page, options=POST_LOADING)
+            found = await self.posts.tagged(
+                filters.tag, viewer, *where, page=page, options=POST_LOADING
+            )
         return found.map(PostRead.model_validate)
 
     async def create(self, author: Principal, data: PostCreate) -> PostRead:
@@ -117,6 +119,8 @@ class PostService:
             # A change of tags alone updates no column of posts; the post still changed.
             changes["updated_at"] = utc_now()
         await self.posts.update(post, changes)
+        if post.is_published != before.published:
+            await self.posts.publish_links(post)
         await self._count(post.author_id, before, Counted(post.is_published, has))
         return await self._reloaded(post, actor)
 

@@ -1,5 +1,6 @@
 """lists that stay fast at millions of rows: post counts kept on tags and users, tag
-links dated like their posts, indexes that end in the id for keyset pagination
+links dated and published like their posts, indexes that end in the id for keyset
+pagination
 
 Revision ID: 0006
 Revises: 0005
@@ -33,29 +34,32 @@ post_tags = sa.table(
     sa.column("post_id", BigId),
     sa.column("tag_id", BigId),
     sa.column("created_at", UTCDateTime()),
+    sa.column("is_published", sa.Boolean),
 )
+LINK_INDEX = ["tag_id", "created_at", "post_id", "is_published"]
 tags = sa.table("tags", sa.column("id", BigId), sa.column("post_count", BigId))
 users = sa.table("users", sa.column("id", BigId), sa.column("post_count", BigId))
 
 
 def upgrade() -> None:
     op.add_column("post_tags", sa.Column("created_at", UTCDateTime(), nullable=True))
+    op.add_column("post_tags", sa.Column("is_published", sa.Boolean(), nullable=True))
     op.execute(
         post_tags.update().values(
             created_at=sa.select(posts.c.created_at)
             .where(posts.c.id == post_tags.c.post_id)
-            .scalar_subquery()
+            .scalar_subquery(),
+            is_published=sa.select(posts.c.is_published)
+            .where(posts.c.id == post_tags.c.post_id)
+            .scalar_subquery(),
         )
     )
     with op.batch_alter_table("post_tags") as batch:
         batch.alter_column("created_at", existing_type=UTCDateTime(), nullable=False)
+        batch.alter_column("is_published", existing_type=sa.Boolean(), nullable=False)
     # The new index serves the tag's foreign key before the old one goes (MariaDB
     # refuses to drop the only index of a foreign key).
-    op.create_index(
-        op.f("ix_post_tags_tag_id_created_at_post_id"),
-        "post_tags",
-        ["tag_id", "created_at", "post_id"],
-    )
+    op.create_index(op.f("ix_post_tags_" + "_".join(LINK_INDEX)), "post_tags", LINK_INDEX)
     op.drop_index("ix_post_tags_tag_id", table_name="post_tags")
 
     op.add_column("tags", sa.Column("post_count", BigId, server_default="0", nullable=False))
@@ -96,6 +100,7 @@ def downgrade() -> None:
     with op.batch_alter_table("tags") as batch:
         batch.drop_column("post_count")
     op.create_index("ix_post_tags_tag_id", "post_tags", ["tag_id"])
-    op.drop_index(op.f("ix_post_tags_tag_id_created_at_post_id"), table_name="post_tags")
+    op.drop_index(op.f("ix_post_tags_" + "_".join(LINK_INDEX)), table_name="post_tags")
     with op.batch_alter_table("post_tags") as batch:
+        batch.drop_column("is_published")
         batch.drop_column("created_at")
