@@ -43,8 +43,9 @@ async def test_drafts_exist_only_for_their_author_and_admins(
     assert comments.status_code == expected
     listed = await client.get("/api/v1/posts", headers=headers)
     assert (draft["id"] in [item["id"] for item in listed.json()["items"]]) is sees
-    searched = await client.get("/api/v1/posts", params={"q": "secret"}, headers=headers)
-    assert searched.json()["total"] == (1 if sees else 0)
+    # (Search is checked on committed rows, with the other filters: test_posts.)
+    tagged = await client.get("/api/v1/posts", params={"tag": "secret"}, headers=headers)
+    assert tagged.json()["total"] == (1 if sees else 0)
     # Tags count published posts only: a draft's tags are never shown.
     tags = await client.get("/api/v1/tags", headers=headers)
     assert "secret" not in [tag["name"] for tag in tags.json()["items"]]

@@ -151,8 +151,10 @@ async def test_list_parameters_are_validated(
 
 
 async def test_filters_by_author_tag_text_and_published(
-    client: httpx.AsyncClient, accounts: Accounts, blog: Blog
+    live_client: httpx.AsyncClient, live_accounts: Accounts, dialect: str
 ) -> None:
+    # Searched rows are committed: MariaDB's FULLTEXT index sees no other.
+    client, accounts, blog = live_client, live_accounts, Blog(live_client)
     ada, bob = await accounts.user("ada"), await accounts.user("bob")
     await blog.post(ada, title="SQL tips", tags=["sql"])
     await blog.post(ada, title="Cooking", content="100% butter", tags=["food"])
@@ -167,8 +169,12 @@ async def test_filters_by_author_tag_text_and_published(
     assert await titles(author="nobody") == []
     assert await titles(tag=" SQL ") == ["Draft about sql", "More SQL", "SQL tips"]
     assert await titles(q="sql") == ["Draft about sql", "More SQL", "SQL tips"]
+    anonymous = await client.get("/api/v1/posts", params={"q": "sql"})
+    assert sorted(item["title"] for item in anonymous.json()["items"]) == ["More SQL", "SQL tips"]
     assert await titles(q="%") == ["Cooking"]
-    assert await titles(q="s_and") == ["More SQL"]
+    assert await titles(q="joins_a") == ["More SQL"]
+    # MariaDB's FULLTEXT index finds text only where it begins a word (agora.db.search).
+    assert await titles(q="s_and") == ([] if dialect == "mariadb" else ["More SQL"])
     # As wildcards these would match "joins_and_more"; as literals they match nothing.
     assert await titles(q="jo_ns") == []
     assert await titles(q="ins%more") == []

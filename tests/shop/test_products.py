@@ -6,6 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.db.session import Database
 from agora.shop.models import Product
 from tests.factories import Accounts
 from tests.money import Store
@@ -98,17 +99,23 @@ async def test_patch_changes_only_what_is_sent(client: httpx.AsyncClient, store:
 
 
 async def test_browsing_filters_and_sorts(
-    client: httpx.AsyncClient, store: Store, session: AsyncSession
+    live_client: httpx.AsyncClient, live_accounts: Accounts, live_database: Database
 ) -> None:
+    # Searched rows are committed: MariaDB's FULLTEXT index sees no other.
+    client = live_client
+    store = Store(live_client, await live_accounts.admin("shopkeeper"))
     await store.product(name="Blue mug", price_cents=800)
     await store.product(name="Red mug", price_cents=1200, description="100% ceramic")
     await store.product(name="Teapot", price_cents=2500)
     await store.product(name="Old mug", price_cents=100, is_active=False)
     moment = datetime(2031, 1, 1, tzinfo=UTC)
-    session.add_all(
-        Product(name=f"Tie {i}", price_cents=500, stock=1, created_at=moment) for i in range(2)
-    )
-    await session.commit()
+
+    async def add_ties(session: AsyncSession) -> None:
+        session.add_all(
+            Product(name=f"Tie {i}", price_cents=500, stock=1, created_at=moment) for i in range(2)
+        )
+
+    await live_database.run_in_transaction(add_ties)
 
     async def names(**params: object) -> list[str]:
         response = await client.get("/api/v1/products", params=params)

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.db.session import Database
 from agora.users.models import User
 from tests.databases import CountStatements
 from tests.factories import Accounts
@@ -99,15 +100,20 @@ async def test_the_list_is_oldest_first_paginated_and_skips_deleted_users(
 
 
 async def test_ties_in_creation_time_are_broken_by_id(
-    client: httpx.AsyncClient, accounts: Accounts, session: AsyncSession
+    live_client: httpx.AsyncClient, live_accounts: Accounts, live_database: Database
 ) -> None:
+    # Searched rows are committed: MariaDB's FULLTEXT index sees no other.
+    client, accounts = live_client, live_accounts
     viewer = await accounts.user("viewer")
     moment = datetime.now(UTC) + timedelta(days=1)
-    session.add_all(
-        User(email=f"{name}@example.com", username=name, hashed_password="x", created_at=moment)
-        for name in ("tie_c", "tie_a", "tie_b")
-    )
-    await session.commit()
+
+    async def add_ties(session: AsyncSession) -> None:
+        session.add_all(
+            User(email=f"{n}@example.com", username=n, hashed_password="x", created_at=moment)
+            for n in ("tie_c", "tie_a", "tie_b")
+        )
+
+    await live_database.run_in_transaction(add_ties)
     listed = (
         await client.get("/api/v1/users", params={"q": "tie_"}, headers=viewer.headers)
     ).json()
@@ -127,8 +133,10 @@ async def test_pagination_bounds_are_422(
 
 
 async def test_search_is_case_insensitive_over_username_and_full_name(
-    client: httpx.AsyncClient, accounts: Accounts
+    live_client: httpx.AsyncClient, live_accounts: Accounts
 ) -> None:
+    # Searched rows are committed: MariaDB's FULLTEXT index sees no other.
+    client, accounts = live_client, live_accounts
     viewer = await accounts.user("viewer")
     await accounts.user("grace_h", full_name="Grace Hopper")
     await accounts.user("hopper_fan")
@@ -141,8 +149,10 @@ async def test_search_is_case_insensitive_over_username_and_full_name(
 
 
 async def test_percent_and_underscore_are_searched_literally(
-    client: httpx.AsyncClient, accounts: Accounts
+    live_client: httpx.AsyncClient, live_accounts: Accounts
 ) -> None:
+    # Searched rows are committed: MariaDB's FULLTEXT index sees no other.
+    client, accounts = live_client, live_accounts
     viewer = await accounts.user("viewer")
     await accounts.user("a_b")
     await accounts.user("axb")
@@ -161,8 +171,10 @@ async def test_percent_and_underscore_are_searched_literally(
 
 
 async def test_only_admins_search_emails_and_see_private_views(
-    client: httpx.AsyncClient, accounts: Accounts
+    live_client: httpx.AsyncClient, live_accounts: Accounts
 ) -> None:
+    # Searched rows are committed: MariaDB's FULLTEXT index sees no other.
+    client, accounts = live_client, live_accounts
     user, admin = await accounts.user("viewer"), await accounts.admin()
     await accounts.user("someone", email="hidden-mailbox@example.com")
     as_user = await client.get(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, cast
 
-from sqlalchemy import ColumnElement, bindparam, false, func, insert, or_, select
+from sqlalchemy import ColumnElement, bindparam, false, func, insert, select
 from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -51,11 +51,6 @@ AnyRow: TypeAlias = "Row[*tuple[Any, ...]]"
 _BY_ID_STATEMENTS: dict[tuple[type[Base], bool, bool], Select[Any]] = {}
 _INSERT_STATEMENTS: dict[tuple[type[Base], str, str], Any] = {}
 _NO_SYNC = {"synchronize_session": False}
-
-
-def text_search(text: str, *columns: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
-    """Case-insensitive substring match on any of `columns`; ``%`` and ``_`` are literal."""
-    return or_(*(column.icontains(text, autoescape=True) for column in columns))
 
 
 async def paginate(

@@ -15,6 +15,7 @@ import agora.models  # noqa: F401  (registers every feature's tables on Base.met
 from agora.config import get_settings
 from agora.db.base import Base
 from agora.db.engine import run_on_connection
+from agora.db.search import SEARCH_PREFIX
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -22,10 +23,16 @@ if TYPE_CHECKING:
 target_metadata = Base.metadata
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Search structures differ by database and live in the migrations alone."""
+    return name is None or not name.startswith(SEARCH_PREFIX)
+
+
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=include_name,
         # SQLite alters a table by copying it; batch mode writes migrations that way.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

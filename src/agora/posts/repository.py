@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, sele
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from agora.db.keyset import Ordering
-from agora.db.repository import Repository, paginate, text_search
+from agora.db.repository import Repository, paginate
+from agora.db.search import SearchIndex, text_search
 from agora.posts.models import Comment, Post, Tag, post_tags
 from agora.users.models import User
 
@@ -57,6 +58,8 @@ def visible_to(viewer: Principal | None) -> ColumnElement[bool]:
     return or_(Post.is_published.is_(True), Post.author_id == viewer.id)
 
 
+# What the migrations index for `q` (agora.db.search).
+POST_SEARCH = SearchIndex("posts", ("title", "content"))
 NEWEST_FIRST = Ordering("posts", Post.created_at.desc(), Post.id.desc())
 # The same order read off a tag's links (which carry their posts' created_at): the
 # cursors of the two are interchangeable.
@@ -92,7 +95,7 @@ def narrowing(filters: PostFilter) -> list[ColumnElement[bool]]:
     if filters.author is not None:
         where.append(Post.author.has(username=filters.author))
     if filters.text is not None:
-        where.append(text_search(filters.text, Post.title, Post.content))
+        where.append(text_search(POST_SEARCH, filters.text, Post.title, Post.content))
     if filters.published is not None:
         where.append(Post.is_published.is_(filters.published))
     return where

@@ -9,7 +9,8 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
 from agora.db.keyset import Ordering
-from agora.db.repository import Repository, text_search
+from agora.db.repository import Repository
+from agora.db.search import SearchIndex, text_search
 from agora.db.types import utc_now
 from agora.shop.errors import OutOfStock
 from agora.shop.models import Order, OrderStatus, Product
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
     from agora.kernel.principal import Principal
 
+# What the migrations index for `q` (agora.db.search).
+PRODUCT_SEARCH = SearchIndex("products", ("name", "description"))
 ProductSort = Literal["price", "-price", "name", "-created_at"]
 PRODUCT_ORDER = {
     "price": Ordering("products:price", Product.price_cents, Product.id),
@@ -73,7 +76,7 @@ def matching(filters: ProductFilter) -> list[ColumnElement[bool]]:
     """Filters of the catalogue: what `filters` narrows it to."""
     where: list[ColumnElement[bool]] = [Product.is_active.is_(filters.is_active)]
     if filters.text is not None:
-        where.append(text_search(filters.text, Product.name, Product.description))
+        where.append(text_search(PRODUCT_SEARCH, filters.text, Product.name, Product.description))
     if filters.min_price is not None:
         where.append(Product.price_cents >= filters.min_price)
     if filters.max_price is not None:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import bindparam, or_, select, update
 
 from agora.db.keyset import Ordering
-from agora.db.repository import Repository, text_search
+from agora.db.repository import Repository
+from agora.db.search import SearchIndex, text_search
 from agora.kernel.principal import Principal
 from agora.users.errors import EmailTaken, UsernameTaken, UserNotFound
 from agora.users.models import User
@@ -44,6 +45,8 @@ _COUNT_POSTS = (
     # (A new post is no change to the account: updated_at stays.)
     .values(post_count=User.post_count + bindparam("change"), updated_at=User.updated_at)
 )
+# What the migrations index for `q` (agora.db.search).
+USER_SEARCH = SearchIndex("users", ("username", "full_name", "email"))
 OLDEST_FIRST = Ordering("users", User.created_at, User.id)
 
 
@@ -55,7 +58,7 @@ def matching(
     where: list[ColumnElement[bool]] = []
     if text is not None:
         columns = (User.username, User.full_name, *((User.email,) if search_email else ()))
-        where.append(text_search(text, *columns))
+        where.append(text_search(USER_SEARCH, text, *columns))
     if is_active is not None:
         where.append(User.is_active.is_(is_active))
     return where
