@@ -1,11 +1,13 @@
 """How many rows a list has, without counting a large table on every request.
 
-A list counts exactly up to `EXACT_TOTAL_LIMIT` rows, through a count bounded by that
-limit (so it never reads more than that many rows); past it, the total is the query
-planner's estimate for the same statement (``EXPLAIN``, planning only: no row is read),
-and the page says so (``total_is_estimate``). PostgreSQL and MariaDB have a planner
-that estimates; SQLite has none, and counts exactly (it is the development and small
-deployment database: its count stays a scan).
+The query planner is asked first (``EXPLAIN``, planning only: no row is read). When it
+expects more than `EXACT_TOTAL_LIMIT` rows, its estimate is the total, and the page
+says so (``total_is_estimate``): counting even that many rows of a search costs a scan
+of many more. Otherwise the list counts exactly, through a count bounded by that limit
+(so it never reads more than that many rows); when the planner was wrong and there are
+more, the total is an estimate again, never below the rows counted. PostgreSQL and
+MariaDB have a planner that estimates; SQLite has none, and counts exactly (it is the
+development and small deployment database: its count stays a scan).
 """
 
 from __future__ import annotations
@@ -52,11 +54,13 @@ def _explain_mysql(element: Explain, compiler: SQLCompiler, **kw: Any) -> str:
 async def count_rows(session: AsyncSession, statement: AnySelect) -> tuple[int, bool]:
     """How many rows `statement` has, and whether that is an estimate (see the module)."""
     statement = statement.order_by(None)
+    estimate = await planner_estimate(session, statement)
+    if estimate is not None and estimate > EXACT_TOTAL_LIMIT:
+        return estimate, True
     bounded = statement.limit(EXACT_TOTAL_LIMIT + 1).subquery()
     counted = (await session.execute(select(func.count()).select_from(bounded))).scalar_one()
     if counted <= EXACT_TOTAL_LIMIT:
         return counted, False
-    estimate = await planner_estimate(session, statement)
     if estimate is None:
         everything = statement.subquery()
         return (
