@@ -9,7 +9,7 @@ PORT ?= 8000
 # Empty locally; `-n N` spreads the suite over N worker processes, each with its own databases.
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck pytest bench fuzz format clean
+.PHONY: install run test lint typecheck pytest bench bench-growth fuzz format clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -48,6 +48,11 @@ bench: install
 	$(UV) run --no-sync python -m bench.load
 	$(UV) run --no-sync python -m bench.export_memory
 	$(UV) run --no-sync python -m bench.bulk_load
+
+# Latency as the data grows: 50,000 and 500,000 posts on PostgreSQL, MariaDB and SQLite
+# (seeding takes most of the first run, about 15 minutes; later runs reuse the data).
+bench-growth: install
+	$(UV) run --no-sync python -m bench.growth
 
 # Deep, stateful schemathesis runs as a user and as an admin, on PostgreSQL (minutes).
 fuzz: install

@@ -1,14 +1,18 @@
 """`q` is answered through each database's own search index (agora.db.search)."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.db.search import text_search
+from agora.db.search import SCAN_WINDOW, TextSearch, choose_search, text_search
+from agora.db.session import Database
+from agora.kernel.pages import PageRequest
 from agora.posts.models import Post
-from agora.posts.repository import POST_SEARCH
+from agora.posts.repository import NEWEST_FIRST, POST_SEARCH
 from agora.users.models import User
 from agora.users.repository import USER_SEARCH
 
@@ -71,3 +75,57 @@ async def test_sqlite_search_table_follows_inserts_updates_and_deletes(
     await session.delete(post)
     await session.flush()
     assert await titles("harbor") == []
+
+
+async def test_a_search_scans_for_common_text_and_asks_the_index_for_rare_text(
+    live_database: Database, live_client: httpx.AsyncClient, dialect: str
+) -> None:
+    """Either way the answer is the same; only its cost differs (choose_search)."""
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+
+    async def write(session: AsyncSession) -> None:
+        author = User(email="s@example.com", username="searcher", hashed_password="x")
+        session.add(author)
+        await session.flush()
+        rows = [("Rare zebrafinch sighting", moment)]
+        rows += [(f"filler {n}", moment + timedelta(seconds=n)) for n in range(SCAN_WINDOW)]
+        rows += [(f"harbor {n}", moment + timedelta(days=1, seconds=n)) for n in range(30)]
+        await session.execute(
+            insert(Post),
+            [
+                {
+                    "author_id": author.id,
+                    "title": title,
+                    "content": "c",
+                    "created_at": at,
+                    "updated_at": at,
+                }
+                for title, at in rows
+            ],
+        )
+
+    await live_database.run_in_transaction(write)
+
+    async def chosen(text_: str) -> bool:
+        async def choose(session: AsyncSession) -> bool:
+            search = TextSearch(POST_SEARCH, text_, (Post.title, Post.content))
+            picked = await choose_search(
+                session, search, select(Post), NEWEST_FIRST, PageRequest(20)
+            )
+            return picked.scan
+
+        return await live_database.run_in_transaction(choose, read_only=True)
+
+    if dialect != "postgresql":  # (its planner chooses)
+        assert await chosen("harbor") is True
+        assert await chosen("zebrafinch") is False
+    common = (await live_client.get("/api/v1/posts", params={"q": "HARBOR"})).json()
+    assert [item["title"] for item in common["items"]] == [f"harbor {n}" for n in range(29, 9, -1)]
+    rare = (await live_client.get("/api/v1/posts", params={"q": "zebrafinch"})).json()
+    assert [item["title"] for item in rare["items"]] == ["Rare zebrafinch sighting"]
+    following = await live_client.get(
+        "/api/v1/posts", params={"q": "harbor", "cursor": common["next_cursor"]}
+    )
+    assert [item["title"] for item in following.json()["items"]] == [
+        f"harbor {n}" for n in range(9, -1, -1)
+    ]

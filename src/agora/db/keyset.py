@@ -69,14 +69,15 @@ class Ordering:
         if position.order != self.name or len(position.key) != len(self.columns):
             raise InvalidCursor
         values = map(_parsed, (c.column for c in self.columns), position.key)
-        return self.after_key(list(values))
-
-    def after_key(self, key: Sequence[Any]) -> ColumnElement[bool]:
-        """The rows that come after the row whose sort key is `key` (as read)."""
-        return _after(self.columns, key)
+        return _after(self.columns, list(values))
 
     def key_columns(self) -> list[ColumnElement[Any]]:
         return [c.column for c in self.columns]
+
+    @property
+    def unique_column(self) -> ColumnElement[Any]:
+        """The last column of the order, which tells its rows apart."""
+        return self.columns[-1].column
 
 
 def _after(columns: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[bool]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, cast
 
-from sqlalchemy import ColumnElement, bindparam, false, func, insert, select
+from sqlalchemy import ColumnElement, bindparam, func, insert, select
 from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ from sqlalchemy.orm.util import identity_key
 
 from agora.db.base import Base, SoftDeleteMixin
 from agora.db.errors import violated_constraint
+from agora.db.search import TextSearch, choose_search, split_search
 from agora.db.totals import count_rows
 from agora.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from agora.kernel.pages import PageResult
@@ -61,6 +62,7 @@ async def paginate(
     page: PageRequest,
     count: AnySelect | None = None,
     rows: bool = False,
+    search: TextSearch | None = None,
 ) -> PageResult[Any]:
     """One page of `statement` in `ordering`, and the total row count for an offset page.
 
@@ -71,18 +73,23 @@ async def paginate(
     `agora.db.totals.EXACT_TOTAL_LIMIT` rows and estimated past it (the page then says
     so). `count` is a leaner statement with the same rows, when `statement` computes
     more than counting needs. Items are the first column (entities), or whole rows with
-    `rows` (aggregates, statistics).
+    `rows` (aggregates, statistics). A `search` filters both, answered through its index
+    or by a scan, whichever suits the text (`agora.db.search.choose_search`).
     """
     counted = statement if count is None else count
-    if page.after is not None:
-        statement = statement.where(ordering.after(page.after))
-    elif page.offset:
-        # Skipped rows are walked in the index of the order, by a statement that reads
-        # only the sort key: the page itself is then a keyset page, whose columns and
-        # subqueries (authors, comment counts) are computed for its own rows only.
-        skipped = counted.with_only_columns(*ordering.key_columns()).order_by(*ordering.order_by)
-        last = (await session.execute(skipped.offset(page.offset - 1).limit(1))).first()
-        statement = statement.where(ordering.after_key(last) if last is not None else false())
+    if search is not None:
+        chosen = await choose_search(session, search, counted, ordering, page)
+        statement, counted = statement.where(chosen), counted.where(chosen)
+    if page.after is not None or page.offset:
+        # A deep page is found by a statement that reads only the sort key, off the
+        # index of the order (skipping `offset` rows, or starting after the position);
+        # then only its rows are read whole, with their joins and subqueries. Reading
+        # whole rows while walking would cost every skipped row (MariaDB does that).
+        keys = counted.with_only_columns(*ordering.key_columns()).order_by(*ordering.order_by)
+        if page.after is not None:
+            keys = keys.where(ordering.after(page.after))
+        found = await session.execute(keys.offset(page.offset or None).limit(page.limit + 1))
+        statement = statement.where(ordering.unique_column.in_([key[-1] for key in found]))
     statement = statement.order_by(*ordering.order_by).limit(page.limit + 1)
     result = await session.execute(statement)
     items = result.all() if rows else result.scalars().all()
@@ -206,9 +213,12 @@ class Repository(Generic[ModelT]):
     ) -> PageResult[ModelT]:
         """One page of the rows matching `where`, in `ordering`, and (for an offset page)
         how many rows match in all, counted without the loader `options`."""
-        counted = self.select(*where, include_deleted=include_deleted)
+        filters, search = split_search(where)
+        counted = self.select(*filters, include_deleted=include_deleted)
         statement = counted.options(*options)
-        return await paginate(self.session, statement, ordering=ordering, page=page, count=counted)
+        return await paginate(
+            self.session, statement, ordering=ordering, page=page, count=counted, search=search
+        )
 
     async def get_row(self, id_: Any) -> AnyRow:
         """The stored columns of the row with primary key `id_` (not deleted), or

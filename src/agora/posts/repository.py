@@ -6,12 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from agora.db.keyset import Ordering
 from agora.db.repository import Repository, paginate
-from agora.db.search import SearchIndex, text_search
+from agora.db.search import SearchIndex, split_search, text_search
 from agora.posts.models import Comment, Post, Tag, post_tags
 from agora.users.models import User
 
@@ -52,10 +63,10 @@ class PostFilter:
 def visible_to(viewer: Principal | None) -> ColumnElement[bool]:
     """Posts `viewer` may know exist: published ones, its own drafts; admins see all."""
     if viewer is None:
-        return Post.is_published.is_(True)
+        return Post.is_published == true()
     if viewer.is_superuser:
         return true()
-    return or_(Post.is_published.is_(True), Post.author_id == viewer.id)
+    return or_(Post.is_published == true(), Post.author_id == viewer.id)
 
 
 # What the migrations index for `q` (agora.db.search).
@@ -82,11 +93,11 @@ def linked_visible_to(viewer: Principal | None) -> ColumnElement[bool]:
     """`visible_to`, decided on tag links (which carry their post's `is_published`)
     without looking up their posts: the viewer's own drafts are one small subquery."""
     if viewer is None:
-        return post_tags.c.is_published.is_(True)
+        return post_tags.c.is_published == true()
     if viewer.is_superuser:
         return true()
-    own_drafts = select(Post.id).where(Post.author_id == viewer.id, Post.is_published.is_(False))
-    return or_(post_tags.c.is_published.is_(True), post_tags.c.post_id.in_(own_drafts))
+    own_drafts = select(Post.id).where(Post.author_id == viewer.id, Post.is_published == false())
+    return or_(post_tags.c.is_published == true(), post_tags.c.post_id.in_(own_drafts))
 
 
 def narrowing(filters: PostFilter) -> list[ColumnElement[bool]]:
@@ -97,7 +108,7 @@ def narrowing(filters: PostFilter) -> list[ColumnElement[bool]]:
     if filters.text is not None:
         where.append(text_search(POST_SEARCH, filters.text, Post.title, Post.content))
     if filters.published is not None:
-        where.append(Post.is_published.is_(filters.published))
+        where.append(Post.is_published == filters.published)
     return where
 
 
@@ -124,12 +135,12 @@ _TAG_POSTS = (
     select(func.count())
     .select_from(post_tags)
     .join(Post, Post.id == post_tags.c.post_id)
-    .where(post_tags.c.tag_id == Tag.id, Post.is_published.is_(True))
+    .where(post_tags.c.tag_id == Tag.id, Post.is_published == true())
     .scalar_subquery()
 )
 _AUTHOR_POSTS = (
     select(func.count(Post.id))
-    .where(Post.author_id == User.id, Post.is_published.is_(True))
+    .where(Post.author_id == User.id, Post.is_published == true())
     .scalar_subquery()
 )
 
@@ -152,11 +163,17 @@ class PostRepository(Repository[Post]):
         the planner.)"""
         tag_id = select(Tag.id).where(Tag.name == tag).scalar_subquery()
         links = (post_tags.c.tag_id == tag_id, linked_visible_to(viewer))
-        posts = self.select(*links, *where).join(post_tags, post_tags.c.post_id == Post.id)
+        filters, search = split_search(where)
+        posts = self.select(*links, *filters).join(post_tags, post_tags.c.post_id == Post.id)
         counted = posts if where else select(post_tags.c.post_id).where(*links)
         statement = posts.options(*options)
         return await paginate(
-            self.session, statement, ordering=NEWEST_TAGGED_FIRST, page=page, count=counted
+            self.session,
+            statement,
+            ordering=NEWEST_TAGGED_FIRST,
+            page=page,
+            count=counted,
+            search=search,
         )
 
     async def link(self, post: Post, tag_ids: Iterable[int]) -> None:

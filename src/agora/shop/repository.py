@@ -74,7 +74,7 @@ _CANCEL = (
 
 def matching(filters: ProductFilter) -> list[ColumnElement[bool]]:
     """Filters of the catalogue: what `filters` narrows it to."""
-    where: list[ColumnElement[bool]] = [Product.is_active.is_(filters.is_active)]
+    where: list[ColumnElement[bool]] = [Product.is_active == filters.is_active]
     if filters.text is not None:
         where.append(text_search(PRODUCT_SEARCH, filters.text, Product.name, Product.description))
     if filters.min_price is not None:

@@ -60,7 +60,7 @@ def matching(
         columns = (User.username, User.full_name, *((User.email,) if search_email else ()))
         where.append(text_search(USER_SEARCH, text, *columns))
     if is_active is not None:
-        where.append(User.is_active.is_(is_active))
+        where.append(User.is_active == is_active)
     return where
 
 
