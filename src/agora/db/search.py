@@ -23,7 +23,19 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, column, func, or_, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    case,
+    column,
+    func,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
 
@@ -82,10 +94,14 @@ class TextSearch(ColumnElement[bool]):
         # and stops at the page: see `choose_search`.
         self.scan = scan
 
-    def substring(self, columns: Sequence[Any] | None = None) -> ColumnElement[bool]:
-        return or_(
-            *(column.icontains(self.text, autoescape=True) for column in columns or self.columns)
-        )
+    def substring(self, *, like_ignores_case: bool = False) -> ColumnElement[bool]:
+        """The text in one of the columns, ignoring case: by ILIKE or lower(), or where
+        LIKE already ignores case (SQLite's, for ASCII, as its lower() does) by LIKE,
+        which spares a lower() of every value read. (MariaDB's LIKE ignores case only
+        under a _ci collation, which the schema does not pin.)"""
+        if like_ignores_case:
+            return or_(*(column.contains(self.text, autoescape=True) for column in self.columns))
+        return or_(*(column.icontains(self.text, autoescape=True) for column in self.columns))
 
     def scanning(self) -> TextSearch:
         return TextSearch(self.index, self.text, self.columns, scan=True)
@@ -110,7 +126,7 @@ def _substring(element: TextSearch, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(TextSearch, "sqlite")
 def _fts5(element: TextSearch, compiler: SQLCompiler, **kw: Any) -> str:
     if element.scan or len(element.text) < MIN_INDEXED_LENGTH:
-        return _grouped(compiler, element.substring(), **kw)
+        return _grouped(compiler, element.substring(like_ignores_case=True), **kw)
     names = " ".join(column.key for column in element.columns)
     phrase = element.text.replace('"', '""')
     search = table(element.index.name, column("rowid"))
@@ -163,7 +179,7 @@ def split_search(
 
 # Rows of the list, in its order, in which a search looks for a page before it asks the
 # index (see `choose_search`).
-SCAN_WINDOW = 2_000
+SCAN_WINDOW = 1_000
 
 
 async def choose_search(
@@ -195,14 +211,10 @@ async def choose_search(
     rows = window.order_by(*ordering.order_by).limit(SCAN_WINDOW).subquery()
     shown = [rows.c[str(column.key)] for column in search.columns]
     scanned = TextSearch(search.index, search.text, shown, scan=True)
-    probe = select(func.count()).select_from(
-        select(shown[0]).where(scanned).limit(page.limit + 1).subquery()
-    )
-    found = (await session.execute(probe)).scalar_one()
-    if found > page.limit:
-        return search.scanning()
-    examined = (await session.execute(select(func.count()).select_from(rows))).scalar_one()
-    return search.scanning() if examined < SCAN_WINDOW else search
+    matches = func.coalesce(func.sum(case((scanned, 1), else_=0)), 0)
+    examined, found = (await session.execute(select(func.count(), matches).select_from(rows))).one()
+    common = found > page.limit or examined < SCAN_WINDOW
+    return search.scanning() if common else search
 
 
 def sqlite_search_table(index: SearchIndex) -> list[str]:
