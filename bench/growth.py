@@ -87,7 +87,9 @@ async def prepare(dialect: str, posts: int, reseed: bool) -> str:
     """A migrated database with `posts` seeded posts (reused when it has them)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     url = SERVERS[dialect].format(name=f"agora_growth_{posts}")
-    if not reseed and await post_count(url) == posts:
+    seeded = RESULTS / "growth-seeded.json"
+    done = json.loads(seeded.read_text()) if seeded.exists() else {}
+    if not reseed and done.get(url) == posts and await post_count(url) == posts:
         return url
     await recreate(dialect, make_url(url))
     settings = settings_for(url)
@@ -98,6 +100,7 @@ async def prepare(dialect: str, posts: int, reseed: bool) -> str:
         await Seeder(database, settings, plan).run(lambda stage, done, total: None)
         await database.run_in_transaction(vacuum_statement(dialect))
     print(f"seeded {posts:,} posts on {dialect} in {time.monotonic() - started:.0f} s")
+    seeded.write_text(json.dumps({**done, url: posts}))
     return url
 
 
