@@ -130,8 +130,9 @@ class Page(OutputModel, Generic[ItemT]):
 
     items: list[ItemT]
     total: int = Field(
-        description=f"Exact up to {EXACT_TOTAL_LIMIT:,} items; past that, on PostgreSQL and "
-        "MariaDB, the query planner's estimate (and `total_is_estimate` is true)."
+        description=f"Exact up to {EXACT_TOTAL_LIMIT:,} items; past that (and `total_is_estimate` "
+        "is true), on PostgreSQL and MariaDB the query planner's estimate, on SQLite "
+        f"{EXACT_TOTAL_LIMIT + 1:,}: more than {EXACT_TOTAL_LIMIT:,}."
     )
     # Present, and true, only when `total` is an estimate.
     total_is_estimate: bool = Field(default=False, exclude_if=lambda estimated: not estimated)

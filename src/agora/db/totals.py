@@ -6,8 +6,9 @@ says so (``total_is_estimate``): counting even that many rows of a search costs 
 of many more. Otherwise the list counts exactly, through a count bounded by that limit
 (so it never reads more than that many rows); when the planner was wrong and there are
 more, the total is an estimate again, never below the rows counted. PostgreSQL and
-MariaDB have a planner that estimates; SQLite has none, and counts exactly (it is the
-development and small deployment database: its count stays a scan).
+MariaDB have a planner that estimates. SQLite has none: past the limit its total is
+10,001 with `total_is_estimate`, to be read as "more than 10,000" (a count of every
+row would cost a scan of the list on every request).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
@@ -53,7 +54,10 @@ def _explain_mysql(element: Explain, compiler: SQLCompiler, **kw: Any) -> str:
 
 async def count_rows(session: AsyncSession, statement: AnySelect) -> tuple[int, bool]:
     """How many rows `statement` has, and whether that is an estimate (see the module)."""
-    statement = statement.order_by(None)
+    # What is counted is the rows, not their columns: a row's text is never read.
+    statement = statement.order_by(None).with_only_columns(
+        literal_column("1"), maintain_column_froms=True
+    )
     estimate = await planner_estimate(session, statement)
     if estimate is not None and estimate > EXACT_TOTAL_LIMIT:
         return estimate, True
@@ -61,13 +65,8 @@ async def count_rows(session: AsyncSession, statement: AnySelect) -> tuple[int, 
     counted = (await session.execute(select(func.count()).select_from(bounded))).scalar_one()
     if counted <= EXACT_TOTAL_LIMIT:
         return counted, False
-    if estimate is None:
-        everything = statement.subquery()
-        return (
-            await session.execute(select(func.count()).select_from(everything))
-        ).scalar_one(), False
     # Never fewer than the rows already counted.
-    return max(estimate, EXACT_TOTAL_LIMIT + 1), True
+    return max(estimate or 0, EXACT_TOTAL_LIMIT + 1), True
 
 
 async def planner_estimate(session: AsyncSession, statement: AnySelect) -> int | None:
