@@ -149,6 +149,9 @@ class Seeder:
         await self._products(progress)
         placed = await self._orders(user_ids, progress)
         await self._analyze()
+        # After the statistics: without them SQLite counted each author's posts by
+        # walking every published post.
+        await self.database.run_in_transaction(lambda session: PostService(session).recount())
         return replace(self.plan, orders=placed)
 
     async def _analyze(self) -> None:
@@ -276,11 +279,6 @@ class Seeder:
         await self._load(
             tables["comments"], iter(comments), len(comments), progress, explicit_keys=False
         )
-
-        async def recount(session: AsyncSession) -> None:
-            await PostService(session).recount()
-
-        await self.database.run_in_transaction(recount)
 
     async def _chats(self, user_ids: list[int], progress: Progress) -> None:
         if not user_ids or not self.plan.messages:
