@@ -35,7 +35,9 @@ SearchText = Annotated[
         min_length=1,
         max_length=100,
         pattern=r"^[^\x00]*$",
-        description="Case-insensitive substring; % and _ match themselves.",
+        description="Case-insensitive substring; % and _ match themselves. On MariaDB, each "
+        "word of 3 or more characters (not a stop word) must also begin a word of the text "
+        "(its FULLTEXT index finds words by their start).",
     ),
 ]
 
