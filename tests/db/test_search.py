@@ -49,11 +49,10 @@ async def test_text_shorter_than_a_trigram_is_still_found_by_scanning(
     assert list(found) == ["qz"]
 
 
+@pytest.mark.dialects("sqlite")  # PostgreSQL and MariaDB keep their own indexes
 async def test_sqlite_search_table_follows_inserts_updates_and_deletes(
-    session: AsyncSession, dialect: str
+    session: AsyncSession,
 ) -> None:
-    if dialect != "sqlite":
-        pytest.skip("PostgreSQL and MariaDB keep their own indexes")
     author = User(email="w@example.com", username="writer", hashed_password="x")
     session.add(author)
     await session.flush()
