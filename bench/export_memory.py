@@ -35,11 +35,12 @@ from bench.harness import (
     agora_contender,
     argument_parser,
     baseline_contender,
+    bench_secret,
     create_migrated_database,
 )
 
 DATABASE = "agora_bench_chat"
-SECRET = "bench-secret-" + "c" * 40
+SECRET = bench_secret("export_memory")
 WORDS = (
     "the of and to in is you that it he was for on are as with his they at be this".split()  # noqa: SIM905
 )

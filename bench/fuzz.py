@@ -25,12 +25,13 @@ from bench.harness import (
     Server,
     agora_contender,
     argument_parser,
+    bench_secret,
     create_migrated_database,
     sqlalchemy_url,
 )
 
 DATABASE = "agora_fuzz"
-SECRET = "fuzz-secret-" + "z" * 40
+SECRET = bench_secret("fuzz")
 PASSWORD = "a long fuzzing password"
 CHECKS = ",".join(
     [

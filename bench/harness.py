@@ -2,6 +2,7 @@
 load generator, and the report."""
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -36,6 +37,11 @@ RAW_ASYNCPG = "fastapi+asyncpg"
 # floats. Every contender runs under exactly the same arrangement.
 SERVER_CPUS = {0}
 LOAD_CPUS = {1} if (os.cpu_count() or 1) > 1 else {0}
+
+
+def bench_secret(name: str) -> str:
+    """A fixed signing secret for benchmark `name`, strong enough that agora serves with it."""
+    return f"{name}-" + hashlib.sha256(name.encode()).hexdigest()
 
 
 def sqlalchemy_url(dsn: str) -> str:

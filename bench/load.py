@@ -47,6 +47,7 @@ from bench.harness import (
     Server,
     agora_contender,
     argument_parser,
+    bench_secret,
     connected,
     copy_users,
     create_migrated_database,
@@ -56,7 +57,7 @@ from bench.harness import (
 )
 
 DATABASE = "agora_bench_load"
-SECRET = "load-secret-" + "l" * 40
+SECRET = bench_secret("load")
 USERS = 1_000
 BALANCE = 10**9
 SCENARIOS = ("mix", "disconnects", "killed", "restart", "small-pool")

@@ -22,6 +22,7 @@ from bench.harness import (
     RESULTS,
     Server,
     agora_contender,
+    bench_secret,
     create_migrated_database,
     finish_load,
     load_argument_parser,
@@ -30,7 +31,7 @@ from bench.harness import (
 )
 
 DATABASE = "agora_bench_login_flood"
-SECRET = "bench-secret-" + "f" * 40
+SECRET = bench_secret("login_flood")
 WRITERS = 200
 
 

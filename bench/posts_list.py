@@ -14,13 +14,14 @@ import random
 
 from agora.admin.seed import SeedPlan
 from bench.harness import (
+    bench_secret,
     compare_with_raw_asyncpg,
     create_seeded_database,
     load_argument_parser,
 )
 
 DATABASE = "agora_bench_posts"
-SECRET = "bench-secret-" + "p" * 40
+SECRET = bench_secret("posts_list")
 
 
 def main() -> None:

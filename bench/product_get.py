@@ -11,6 +11,7 @@ import asyncio
 
 from agora.admin.seed import SeedPlan
 from bench.harness import (
+    bench_secret,
     compare_with_raw_asyncpg,
     create_seeded_database,
     load_argument_parser,
@@ -18,7 +19,7 @@ from bench.harness import (
 )
 
 DATABASE = "agora_bench_products"
-SECRET = "bench-secret-" + "q" * 40
+SECRET = bench_secret("product_get")
 
 
 async def create_database(products: int) -> str:

@@ -16,6 +16,7 @@ import asyncpg
 
 from agora.auth.tokens import TokenCodec
 from bench.harness import (
+    bench_secret,
     compare_with_raw_asyncpg,
     copy_users,
     create_migrated_database,
@@ -23,7 +24,7 @@ from bench.harness import (
 )
 
 DATABASE = "agora_bench_transfers"
-SECRET = "bench-secret-" + "t" * 40
+SECRET = bench_secret("transfers")
 BALANCE = 10**12
 
 

@@ -20,6 +20,7 @@ from bench.harness import (
     Comparison,
     agora_contender,
     baseline_contender,
+    bench_secret,
     compare,
     create_migrated_database,
     load_argument_parser,
@@ -28,7 +29,7 @@ from bench.harness import (
 )
 
 DATABASE = "agora_bench_users"
-SECRET = "bench-secret-" + "b" * 40
+SECRET = bench_secret("users_get")
 
 
 async def seed(dsn: str, users: int) -> None:

@@ -33,7 +33,7 @@ async def serving(
         env={
             **os.environ,
             "AGORA_DATABASE_URL": settings.database_url,
-            "AGORA_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+            "AGORA_JWT_SECRET": settings.signing_secret(),
             "AGORA_ARGON2_TIME_COST": "1",
             "AGORA_ARGON2_MEMORY_COST_KIB": "8",
             "AGORA_ARGON2_PARALLELISM": "1",

@@ -1,6 +1,7 @@
 """The test databases: settings, empty databases per worker, and what tests do to them
 (count statements, empty tables, cut connections)."""
 
+import hashlib
 import os
 import socket
 from collections.abc import Callable
@@ -38,7 +39,7 @@ def make_settings(database_url: str | URL, **overrides: Any) -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 8,
         "argon2_parallelism": 1,
-        "jwt_secret": SecretStr("test-secret-" + "x" * 32),
+        "jwt_secret": SecretStr("test-secret-" + hashlib.sha256(b"agora tests").hexdigest()),
         # The in-process clients' base URL, beside the defaults.
         "allowed_hosts": ["agora.test", "localhost", "127.0.0.1", "[::1]"],
         # Tests register and sign in hundreds of users from one address; the tests of

@@ -1,12 +1,17 @@
 """Settings come from AGORA_* variables and .env; unsafe production settings refuse to start."""
 
+import secrets
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jwt
 import pytest
 from pydantic import SecretStr
 
-from agora.config import DEVELOPMENT_JWT_SECRET, InsecureSettingsError, Settings
+from agora.config import PUBLISHED_JWT_SECRET, InsecureSettingsError, Settings, weakness_of
+from agora.db.session import Database
 from agora.main import create_app
+from tests.factories import Accounts, app_client
 
 
 def test_defaults_need_no_setup() -> None:
@@ -31,19 +36,78 @@ def test_environment_variables_and_dotenv_are_read(
 
 @pytest.mark.parametrize(
     ("secret", "message"),
-    [(DEVELOPMENT_JWT_SECRET, "development default"), ("short", "at least 32")],
+    [
+        (PUBLISHED_JWT_SECRET, "published"),
+        ("short", "at least 32"),
+        ("x" * 64, "too predictable"),
+        ("changeme" * 5, "too predictable"),
+    ],
 )
-def test_production_refuses_weak_secrets(secret: str, message: str) -> None:
-    settings = Settings(_env_file=None, environment="production", jwt_secret=SecretStr(secret))  # type: ignore[call-arg]
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_weak_secrets_are_refused_everywhere(secret: str, message: str, environment: str) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, environment=environment, jwt_secret=SecretStr(secret)
+    )
     with pytest.raises(InsecureSettingsError, match=message):
         create_app(settings)
 
 
+def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, environment="production", jwt_secret_file=tmp_path / "secret"
+    )
+    with pytest.raises(InsecureSettingsError, match="AGORA_JWT_SECRET is not set"):
+        create_app(settings)
+    assert not (tmp_path / "secret").exists()  # production never makes one up
+
+
 def test_production_starts_with_a_real_secret() -> None:
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, environment="production", jwt_secret=SecretStr("s" * 48)
+        _env_file=None, environment="production", jwt_secret=SecretStr(secrets.token_urlsafe(48))
     )
     assert create_app(settings).state.settings is settings
+
+
+def test_development_makes_its_own_secret_once_and_keeps_it(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "jwt-secret"
+    settings = Settings(_env_file=None, jwt_secret_file=path)  # type: ignore[call-arg]
+    first = settings.signing_secret()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert len(first) >= 64
+    assert weakness_of(first) is None
+    # A restart (a new process, new settings) signs with the same secret.
+    assert Settings(_env_file=None, jwt_secret_file=path).signing_secret() == first  # type: ignore[call-arg]
+    other = Settings(_env_file=None, jwt_secret_file=tmp_path / "elsewhere")  # type: ignore[call-arg]
+    assert other.signing_secret() != first  # no two installations share one
+
+
+def test_a_secret_file_that_was_tampered_with_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "jwt-secret"
+    path.write_text(PUBLISHED_JWT_SECRET)
+    with pytest.raises(InsecureSettingsError, match="not usable"):
+        Settings(_env_file=None, jwt_secret_file=path).signing_secret()  # type: ignore[call-arg]
+
+
+async def test_a_default_server_accepts_no_token_signed_with_the_published_secret(
+    tmp_path: Path, settings: Settings, database: Database, accounts: Accounts
+) -> None:
+    """What issue 14 found: a default `make run` took admin tokens anyone could sign."""
+    root = await accounts.admin("root")
+    default = settings.model_copy(update={"jwt_secret": None, "jwt_secret_file": tmp_path / "s"})
+    now = datetime.now(UTC)
+    claims = {"sub": str(root.id), "iat": now, "exp": now + timedelta(minutes=5)}
+    forged = jwt.encode(claims, PUBLISHED_JWT_SECRET, algorithm="HS256")
+    async with app_client(default, database) as client:
+        response = await client.get(
+            "/api/v1/users/me", headers={"Authorization": f"Bearer {forged}"}
+        )
+        assert response.status_code == 401
+        genuine = jwt.encode(claims, default.signing_secret(), algorithm="HS256")
+        response = await client.get(
+            "/api/v1/users/me", headers={"Authorization": f"Bearer {genuine}"}
+        )
+        assert response.status_code == 200  # its own secret is the one it checks
+        assert response.json()["is_superuser"] is True
 
 
 def test_the_secret_is_not_printed() -> None:

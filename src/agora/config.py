@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
+import secrets
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Good enough to sign tokens on a laptop, never in production: `Settings.check_servable`
-# refuses to serve with it outside development.
-DEVELOPMENT_JWT_SECRET = "agora-development-secret-do-not-use-in-production"  # noqa: S105
+# The secret earlier versions printed in their source: anyone could sign tokens with it,
+# so it is refused everywhere (`Settings.check_servable`).
+PUBLISHED_JWT_SECRET = "agora-development-secret-do-not-use-in-production"  # noqa: S105
+# A secret must be at least this long, and hold at least `MIN_SECRET_BITS` by the estimate
+# of `secret_bits`.
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 128
 
 
 def usable_cores() -> int:
@@ -25,6 +32,45 @@ def usable_cores() -> int:
 
 class InsecureSettingsError(RuntimeError):
     """The settings are not safe for the environment they claim to be."""
+
+
+def secret_bits(secret: str) -> float:
+    """A generous upper bound on a secret's entropy: its length times log2 of the number
+    of distinct characters in it ("x" * 64 holds 0 bits, 43 random URL-safe base64
+    characters about 250)."""
+    distinct = len(set(secret))
+    return len(secret) * math.log2(distinct) if distinct > 1 else 0.0
+
+
+def weakness_of(secret: str) -> str | None:
+    """Why `secret` must not sign tokens, or None: shorter than 32 characters, fewer
+    than 128 bits by `secret_bits` (a repeated character, a word padded out), or the
+    secret that earlier versions of agora published."""
+    if secret == PUBLISHED_JWT_SECRET:
+        return "is the development secret that earlier versions of agora published"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"must be at least {MIN_SECRET_LENGTH} characters long"
+    if secret_bits(secret) < MIN_SECRET_BITS:
+        return "is too predictable (too few distinct characters for its length)"
+    return None
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The secret kept in `path`, created (random, mode 0600) when there is none, as
+    Rails keeps a development secret: tokens survive a restart, and no two
+    installations share one. Several workers starting at once agree on the first one
+    written (the file is created exclusively)."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text().strip()
+        if weakness_of(secret) is not None:
+            raise InsecureSettingsError(f"the secret in {path} is not usable; delete it") from None
+        return secret
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret + "\n")
+    return secret
 
 
 class Settings(BaseSettings):
@@ -76,7 +122,10 @@ class Settings(BaseSettings):
     # them the client is the socket's peer and the header is ignored.
     trusted_proxies: list[str] = Field(default_factory=list)
 
-    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    # Required outside development. In development, when unset, a random secret is
+    # generated on first start and kept in `jwt_secret_file` (mode 0600).
+    jwt_secret: SecretStr | None = None
+    jwt_secret_file: Path = Path(".agora/jwt-secret")
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_lifetime_seconds: int = Field(default=3600, ge=60)
     # How many verified tokens each process remembers (0: verify every time); TokenCodec.
@@ -110,17 +159,26 @@ class Settings(BaseSettings):
         return value
 
     def check_servable(self) -> None:
-        """Raise when these settings must not serve traffic (default secret in production)."""
-        if self.environment == "development":
+        """Raise when these settings must not serve traffic: no explicit secret outside
+        development, or a weak one anywhere (see `weakness_of`)."""
+        if self.jwt_secret is None:
+            if self.environment != "development":
+                raise InsecureSettingsError(
+                    "AGORA_JWT_SECRET is not set: outside development it must be, e.g. to "
+                    'the output of python -c "import secrets; print(secrets.token_urlsafe(48))"'
+                )
             return
-        secret = self.jwt_secret.get_secret_value()
-        if secret == DEVELOPMENT_JWT_SECRET:
-            raise InsecureSettingsError(
-                "AGORA_JWT_SECRET is the development default; set a secret of your own "
-                "(at least 32 characters) before running with AGORA_ENVIRONMENT=production"
-            )
-        if len(secret) < 32:
-            raise InsecureSettingsError("AGORA_JWT_SECRET must be at least 32 characters long")
+        if (weakness := weakness_of(self.jwt_secret.get_secret_value())) is not None:
+            raise InsecureSettingsError(f"AGORA_JWT_SECRET {weakness}")
+
+    def signing_secret(self) -> str:
+        """The secret that signs tokens: AGORA_JWT_SECRET, or in development the one kept
+        in `jwt_secret_file` (created on first use)."""
+        self.check_servable()
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        self.jwt_secret_file.parent.mkdir(parents=True, exist_ok=True)
+        return load_or_create_secret(self.jwt_secret_file)
 
 
 @lru_cache

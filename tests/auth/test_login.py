@@ -88,7 +88,7 @@ def forged_token(settings: Settings, **claims: object) -> str:
     payload: dict[str, object] = {"sub": "1", "iat": now, "exp": now + timedelta(minutes=5)}
     payload.update(claims)
     payload = {name: value for name, value in payload.items() if value is not None}
-    return jwt.encode(payload, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+    return jwt.encode(payload, settings.signing_secret(), algorithm="HS256")
 
 
 async def test_requests_without_a_token_are_401_with_a_bearer_challenge(

@@ -56,7 +56,7 @@ class TokenCodec:
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenCodec:
         return cls(
-            secret=settings.jwt_secret.get_secret_value(),
+            secret=settings.signing_secret(),
             algorithm=settings.jwt_algorithm,
             lifetime_seconds=settings.jwt_lifetime_seconds,
             verified_kept=settings.jwt_verified_tokens_kept,
