@@ -1,6 +1,7 @@
 """Settings come from AGORA_* variables and .env; unsafe production settings refuse to start."""
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -8,7 +9,13 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from agora.config import PUBLISHED_JWT_SECRET, InsecureSettingsError, Settings, weakness_of
+from agora.config import (
+    PUBLISHED_JWT_SECRET,
+    InsecureSettingsError,
+    Settings,
+    load_or_create_secret,
+    weakness_of,
+)
 from agora.db.session import Database
 from agora.main import create_app
 from tests.factories import Accounts, app_client
@@ -114,3 +121,11 @@ def test_the_secret_is_not_printed() -> None:
     settings = Settings(_env_file=None, jwt_secret=SecretStr("do-not-print-" + "x" * 32))  # type: ignore[call-arg]
     assert "do-not-print" not in repr(settings)
     assert "do-not-print" not in str(settings.model_dump())
+
+
+def test_workers_starting_at_once_agree_on_one_secret(tmp_path: Path) -> None:
+    path = tmp_path / "jwt-secret"
+    with ThreadPoolExecutor(8) as pool:
+        found = set(pool.map(lambda _: load_or_create_secret(path), range(32)))
+    assert found == {path.read_text().strip()}
+    assert [entry.name for entry in tmp_path.iterdir()] == ["jwt-secret"]  # no drafts left

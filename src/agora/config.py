@@ -59,17 +59,22 @@ def load_or_create_secret(path: Path) -> str:
     """The secret kept in `path`, created (random, mode 0600) when there is none, as
     Rails keeps a development secret: tokens survive a restart, and no two
     installations share one. Several workers starting at once agree on the first one
-    written (the file is created exclusively)."""
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        secret = path.read_text().strip()
-        if weakness_of(secret) is not None:
-            raise InsecureSettingsError(f"the secret in {path} is not usable; delete it") from None
-        return secret
-    secret = secrets.token_urlsafe(48)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(secret + "\n")
+    written: it is written whole to a file of its own, then linked into place, which
+    fails for all but one."""
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    secret = path.read_text().strip()
+    if weakness_of(secret) is not None:
+        raise InsecureSettingsError(f"the secret in {path} is not usable; delete it")
     return secret
 
 
