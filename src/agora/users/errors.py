@@ -1,6 +1,6 @@
 """What the accounts feature refuses, each with its stable code."""
 
-from agora.kernel.errors import Conflict, Forbidden, NotAuthenticated, NotFound
+from agora.kernel.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 
 
 class EmailTaken(Conflict):
@@ -11,6 +11,11 @@ class EmailTaken(Conflict):
 class UsernameTaken(Conflict):
     default_code = "username_taken"
     default_detail = "This username is taken."
+
+
+class WeakPassword(InvalidInput):
+    default_code = "weak_password"
+    default_detail = "This password is too easy to guess."
 
 
 class InvalidCredentials(NotAuthenticated):

@@ -14,6 +14,7 @@ from agora.users.errors import AdminsOnly, InvalidCredentials, NotYourAccount
 from agora.users.models import User
 from agora.users.repository import OLDEST_FIRST, UserRepository, matching
 from agora.users.schemas import UserPrivate, UserPublic
+from agora.users.strength import ensure_not_guessable
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,8 +48,10 @@ class UserService:
         self, data: UserCreate, passwords: PasswordHasher, *, is_superuser: bool = False
     ) -> UserPrivate:
         """A new active account; `email_taken`/`username_taken` when either is in use."""
+        password = data.password.get_secret_value()
         async with without_database(self.session):
-            hashed_password = await passwords.hash(data.password.get_secret_value())
+            await ensure_not_guessable(password, (data.username, data.email))
+            hashed_password = await passwords.hash(password)
         user = User(
             email=data.email,
             username=data.username,
@@ -115,7 +118,9 @@ class UserService:
         if "is_active" in changes and not actor.is_superuser:
             raise AdminsOnly("Only admins can activate or deactivate accounts.")
         if (password := changes.pop("password", None)) is not None:
+            names = (changes.get("username", user.username), changes.get("email", user.email))
             async with without_database(self.session):
+                await ensure_not_guessable(password.get_secret_value(), names)
                 changes["hashed_password"] = await passwords.hash(password.get_secret_value())
         return UserPrivate.model_validate(await self.users.update(user, changes))
 
