@@ -3,7 +3,9 @@
 import httpx
 import pytest
 
-from tests.factories import PASSWORD, Accounts
+from agora.config import Settings
+from agora.db.session import Database
+from tests.factories import PASSWORD, Accounts, app_client
 
 
 async def test_patch_changes_only_the_fields_sent(
@@ -53,7 +55,7 @@ async def test_email_and_username_changes_are_normalized_and_checked_for_conflic
     ada, bob = await accounts.user("ada"), await accounts.user("bob")
     changed = await client.patch(
         f"/api/v1/users/{ada.id}",
-        json={"email": "Ada.New@Example.com", "username": "Ada_New"},
+        json={"email": "Ada.New@Example.com", "username": "Ada_New", "current_password": PASSWORD},
         headers=ada.headers,
     )
     assert changed.status_code == 200
@@ -62,7 +64,9 @@ async def test_email_and_username_changes_are_normalized_and_checked_for_conflic
         "ada_new",
     )
     taken = await client.patch(
-        f"/api/v1/users/{ada.id}", json={"email": "BOB@example.com"}, headers=ada.headers
+        f"/api/v1/users/{ada.id}",
+        json={"email": "BOB@example.com", "current_password": PASSWORD},
+        headers=ada.headers,
     )
     assert (taken.status_code, taken.json()["code"]) == (409, "email_taken")
     taken = await client.patch(
@@ -78,7 +82,9 @@ async def test_a_new_password_replaces_the_old_one(
 ) -> None:
     ada = await accounts.user("ada")
     response = await client.patch(
-        f"/api/v1/users/{ada.id}", json={"password": "a brand new secret"}, headers=ada.headers
+        f"/api/v1/users/{ada.id}",
+        json={"password": "a brand new secret", "current_password": PASSWORD},
+        headers=ada.headers,
     )
     assert response.status_code == 200
     assert "a brand new secret" not in response.text
@@ -191,3 +197,51 @@ async def test_admins_delete_other_users(client: httpx.AsyncClient, accounts: Ac
         await client.delete(f"/api/v1/users/{bob.id}", headers=admin.headers)
     ).status_code == 204
     assert (await client.get("/api/v1/users/me", headers=bob.headers)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "change", [{"password": "a brand new secret"}, {"email": "new@example.com"}]
+)
+@pytest.mark.parametrize("current", [None, "not my password"])
+async def test_own_password_and_email_change_only_with_the_current_password(
+    client: httpx.AsyncClient, accounts: Accounts, change: dict[str, str], current: str | None
+) -> None:
+    ada = await accounts.user("ada")
+    body = change if current is None else {**change, "current_password": current}
+    response = await client.patch(f"/api/v1/users/{ada.id}", json=body, headers=ada.headers)
+    assert (response.status_code, response.json()["code"]) == (403, "invalid_current_password")
+    me = (await client.get("/api/v1/users/me", headers=ada.headers)).json()
+    assert me["email"] == "ada@example.com"  # nothing changed
+    assert await accounts.login("ada", PASSWORD)
+
+
+async def test_an_admin_changes_another_account_without_its_password(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    ada, admin = await accounts.user("ada"), await accounts.admin()
+    response = await client.patch(
+        f"/api/v1/users/{ada.id}",
+        json={"password": "a brand new secret", "email": "ada2@example.com"},
+        headers=admin.headers,
+    )
+    assert response.status_code == 200
+    assert await accounts.login("ada2@example.com", "a brand new secret")
+
+
+async def test_wrong_current_passwords_are_limited_like_failed_logins(
+    settings: Settings, database: Database
+) -> None:
+    limited = settings.model_copy(
+        update={"rate_limits_enabled": True, "rate_limit_failed_logins_per_login": "3/minute"}
+    )
+    async with app_client(limited, database) as client:
+        accounts = Accounts(client, database, limited)
+        ada = await accounts.user("ada")
+        url, wrong = f"/api/v1/users/{ada.id}", {"email": "x@example.com", "current_password": "no"}
+        codes = [
+            (await client.patch(url, json=wrong, headers=ada.headers)).status_code for _ in range(4)
+        ]
+        assert codes == [403, 403, 403, 429]
+        right = {"email": "x@example.com", "current_password": PASSWORD}
+        refused = await client.patch(url, json=right, headers=ada.headers)
+        assert refused.status_code == 429  # even the right one, until the window passes

@@ -45,7 +45,9 @@ async def test_a_weak_new_password_changes_nothing(
 ) -> None:
     ada = await accounts.user("ada")
     response = await client.patch(
-        f"/api/v1/users/{ada.id}", json={"password": "12345678"}, headers=ada.headers
+        f"/api/v1/users/{ada.id}",
+        json={"password": "12345678", "current_password": PASSWORD},
+        headers=ada.headers,
     )
     assert (response.status_code, response.json()["code"]) == (422, "weak_password")
     assert await accounts.login("ada", PASSWORD)  # the old password still works

@@ -18,6 +18,14 @@ class WeakPassword(InvalidInput):
     default_detail = "This password is too easy to guess."
 
 
+class InvalidCurrentPassword(Forbidden):
+    """Changing one's own password or email takes the password in use: a stolen token
+    alone must not take the account for good."""
+
+    default_code = "invalid_current_password"
+    default_detail = "current_password is missing or wrong."
+
+
 class InvalidCredentials(NotAuthenticated):
     default_code = "invalid_credentials"
     default_detail = "Incorrect username, email or password."

@@ -6,10 +6,11 @@ from fastapi import Depends, Query, Request, Response, status
 
 from agora.api.dependencies import SessionDep
 from agora.api.params import Pagination, PathId, SearchText
-from agora.api.ratelimit import limit_registrations
+from agora.api.ratelimit import ClientAddress, RateLimiterDep, limit_registrations
 from agora.api.routing import api_router
 from agora.api.schemas import not_found
 from agora.api.security import CurrentUser
+from agora.users.errors import InvalidCurrentPassword
 from agora.users.passwords import PasswordHasher
 from agora.users.schemas import (
     UserCreate,
@@ -87,7 +88,11 @@ async def read_user(user_id: PathId, actor: CurrentUser, users: UserServiceDep) 
     response_model=UserPrivate,
     responses={
         **NO_SUCH_USER,
-        403: {"description": "not yourself, or is_active without being an admin"},
+        403: {
+            "description": "not yourself, is_active without being an admin, or "
+            "invalid_current_password (own password or email)"
+        },
+        429: {"description": "rate_limited: too many wrong current passwords"},
         409: {"description": "email_taken or username_taken"},
     },
 )
@@ -97,9 +102,20 @@ async def update_user(
     actor: CurrentUser,
     users: UserServiceDep,
     passwords: PasswordHasherDep,
+    limiter: RateLimiterDep,
+    address: ClientAddress,
 ) -> UserPrivate:
-    """Change only the fields sent. A new password is hashed; admins may set `is_active`."""
-    return await users.update(actor, user_id, data, passwords)
+    """Change only the fields sent. A new password is hashed; admins may set `is_active`.
+    One's own password or email changes only with `current_password`, whose wrong
+    guesses count (and are limited) like failed logins of the account."""
+    if not data.needs_current_password(actor.id, user_id):
+        return await users.update(actor, user_id, data, passwords)
+    await limiter.check_login(actor.username, address)
+    try:
+        return await users.update(actor, user_id, data, passwords)
+    except InvalidCurrentPassword:
+        await limiter.count_failed_login(actor.username, address)
+        raise
 
 
 @router.delete(

@@ -55,6 +55,15 @@ class UserUpdate(UpdateModel):
     password: Password | None = None
     full_name: FullName | None = None
     is_active: bool | None = Field(default=None, description="Admins only.")
+    current_password: SecretStr | None = Field(
+        default=None,
+        max_length=PASSWORD_MAX_LENGTH,
+        description="Needed to change one's own password or email.",
+    )
+
+    def needs_current_password(self, actor_id: int, user_id: int) -> bool:
+        """Whether this change is one's own password or email."""
+        return actor_id == user_id and bool({"password", "email"} & self.model_fields_set)
 
 
 class UserPublic(OutputModel):

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 
 from agora.db.session import without_database
 from agora.kernel.principal import Principal
-from agora.users.errors import AdminsOnly, InvalidCredentials, NotYourAccount
+from agora.users.errors import (
+    AdminsOnly,
+    InvalidCredentials,
+    InvalidCurrentPassword,
+    NotYourAccount,
+)
 from agora.users.models import User
 from agora.users.repository import OLDEST_FIRST, UserRepository, matching
 from agora.users.schemas import UserPrivate, UserPublic
@@ -115,8 +120,18 @@ class UserService:
         user = await self.users.get(user_id)
         _ensure_can_manage(actor, user)
         changes = data.changes()
+        current = changes.pop("current_password", None)
         if "is_active" in changes and not actor.is_superuser:
             raise AdminsOnly("Only admins can activate or deactivate accounts.")
+        if data.needs_current_password(actor.id, user_id):
+            if current is None:
+                raise InvalidCurrentPassword
+            async with without_database(self.session):
+                matches, _ = await passwords.verify(
+                    current.get_secret_value(), user.hashed_password
+                )
+            if not matches:
+                raise InvalidCurrentPassword
         if (password := changes.pop("password", None)) is not None:
             names = (changes.get("username", user.username), changes.get("email", user.email))
             async with without_database(self.session):
