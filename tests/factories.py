@@ -18,6 +18,18 @@ from agora.users.service import UserService
 PASSWORD = "correct horse battery"
 
 
+def bearer(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+async def current_session_id(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
+    """The id of the session these auth headers belong to, as the session list says."""
+    listed = (await client.get("/api/v1/auth/sessions", headers=headers)).json()["items"]
+    (current,) = (item["id"] for item in listed if item["current"])
+    session_id: int = current
+    return session_id
+
+
 @dataclass
 class Account:
     """A registered user as a test sees it: its private view and its auth header."""
@@ -45,12 +57,20 @@ class Accounts:
         self._count += 1
         return f"{prefix}{self._count}"
 
-    async def login(self, login: str, password: str = PASSWORD) -> dict[str, str]:
+    async def grant(
+        self, login: str, password: str = PASSWORD, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The token endpoint's answer to a login: a new session's tokens."""
         response = await self.client.post(
-            "/api/v1/auth/token", data={"username": login, "password": password}
+            "/api/v1/auth/token", data={"username": login, "password": password}, headers=headers
         )
         assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def login(self, login: str, password: str = PASSWORD) -> dict[str, str]:
+        """The auth header of a new session."""
+        return bearer((await self.grant(login, password))["access_token"])
 
     async def user(self, username: str | None = None, **fields: Any) -> Account:
         username = username or self._next_name("user")

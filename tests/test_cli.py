@@ -2,11 +2,12 @@
 
 import asyncio
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from typer.testing import CliRunner, Result
 
@@ -16,11 +17,13 @@ from agora.config import Settings, get_settings
 from agora.db.base import Base
 from agora.db.migrations import head_revision
 from agora.db.session import Database
+from agora.db.types import utc_now
 from agora.posts.models import Post
 from agora.shop.models import Order
-from agora.users.models import User
+from agora.users.models import RefreshToken, User
+from agora.users.sessions import hash_refresh_token
 from tests.databases import empty_all_tables
-from tests.factories import PASSWORD, Accounts
+from tests.factories import PASSWORD, Accounts, bearer
 from tests.money import assert_money_invariants
 
 
@@ -127,6 +130,60 @@ async def test_old_idempotency_keys_can_be_purged(
     assert (purged.exit_code, purged.output.strip()) == (0, "purged 1 idempotency keys")
     fresh = await live_client.post("/api/v1/wallet/transfers", json=body, headers=headers)
     assert "idempotent-replayed" not in fresh.headers
+
+
+@pytest.mark.usefixtures("cli_environment")
+async def test_ended_sessions_and_expired_used_tokens_can_be_purged(
+    live_accounts: Accounts, live_client: httpx.AsyncClient, live_database: Database
+) -> None:
+    ada = await live_accounts.user("ada")
+    left = await live_accounts.grant("ada")
+    await live_client.post("/api/v1/auth/logout", headers=bearer(left["access_token"]))
+    first = await live_accounts.grant("ada")
+    refreshed = await live_client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
+    rotated = refreshed.json()
+    old = await live_accounts.grant("ada")
+    old_refreshed = await live_client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"]},
+    )
+    assert old_refreshed.status_code == 200
+    async with live_database.transaction() as session:
+        # A used-up token issued longer ago than a refresh token lives: expired anyway.
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == hash_refresh_token(old["refresh_token"]))
+            .values(issued_at=utc_now() - timedelta(days=31))
+        )
+
+    kept = await agora("sessions", "purge", "--older-than-hours", "1")
+    assert (kept.exit_code, kept.output.strip()) == (0, "purged 0 sessions")
+    purged = await agora("sessions", "purge")
+    assert (purged.exit_code, purged.output.strip()) == (0, "purged 1 sessions")
+
+    counts = await table_counts(live_database)
+    # ada's three live sessions; their live tokens and one used-up token still in reach.
+    assert (counts["user_sessions"], counts["refresh_tokens"]) == (3, 4)
+    assert (await live_client.get("/api/v1/users/me", headers=ada.headers)).status_code == 200
+    # Reuse of the token still kept ends its session; the purged one is merely unknown.
+    reused = await live_client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
+    assert reused.json()["code"] == "invalid_grant"
+    assert (
+        await live_client.get("/api/v1/users/me", headers=bearer(rotated["access_token"]))
+    ).status_code == 401
+    forgotten = await live_client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"]},
+    )
+    assert forgotten.json()["code"] == "invalid_grant"
+    still = bearer(old_refreshed.json()["access_token"])
+    assert (await live_client.get("/api/v1/users/me", headers=still)).status_code == 200
 
 
 async def table_counts(database: Database) -> dict[str, int]:

@@ -18,7 +18,7 @@ from agora.config import (
 )
 from agora.db.session import Database
 from agora.main import create_app
-from tests.factories import Accounts, app_client
+from tests.factories import Accounts, app_client, current_session_id
 
 
 def test_defaults_need_no_setup() -> None:
@@ -100,9 +100,10 @@ async def test_a_default_server_accepts_no_token_signed_with_the_published_secre
 ) -> None:
     """What issue 14 found: a default `make run` took admin tokens anyone could sign."""
     root = await accounts.admin("root")
+    sid = await current_session_id(accounts.client, root.headers)
     default = settings.model_copy(update={"jwt_secret": None, "jwt_secret_file": tmp_path / "s"})
     now = datetime.now(UTC)
-    claims = {"sub": str(root.id), "iat": now, "exp": now + timedelta(minutes=5)}
+    claims = {"sub": str(root.id), "sid": sid, "iat": now, "exp": now + timedelta(minutes=5)}
     forged = jwt.encode(claims, PUBLISHED_JWT_SECRET, algorithm="HS256")
     async with app_client(default, database) as client:
         response = await client.get(

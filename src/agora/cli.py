@@ -1,5 +1,5 @@
 """The ``agora`` command: serve the API, migrate, seed, import and export the database,
-manage users and idempotency keys."""
+manage users, their sessions and idempotency keys."""
 
 import asyncio
 import copy
@@ -31,6 +31,7 @@ from agora.kernel.errors import DomainError
 from agora.users.passwords import PasswordHasher
 from agora.users.schemas import UserCreate
 from agora.users.service import UserService
+from agora.users.sessions import SessionService
 
 T = TypeVar("T")
 
@@ -42,7 +43,9 @@ idempotency_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+sessions_app = typer.Typer(help="Sign-in sessions and their refresh tokens.", no_args_is_help=True)
 app.add_typer(idempotency_app, name="idempotency")
+app.add_typer(sessions_app, name="sessions")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -293,6 +296,29 @@ def purge_idempotency_keys(
     """Delete old idempotency keys (a retry after that runs the request again)."""
     purged = asyncio.run(_purge_keys(utc_now() - timedelta(hours=older_than_hours)))
     typer.echo(f"purged {purged} idempotency keys")
+
+
+async def _purge_sessions(ended_before: datetime) -> int:
+    settings = get_settings()
+    lifetime = timedelta(seconds=settings.refresh_token_lifetime_seconds)
+    async with Database.from_settings(settings) as database:
+        return await database.run_in_transaction(
+            lambda session: SessionService(session).purge(
+                ended_before=ended_before, lifetime=lifetime
+            )
+        )
+
+
+@sessions_app.command("purge")
+def purge_sessions(
+    older_than_hours: Annotated[
+        float, typer.Option(min=0, help="Sessions that ended longer ago than this are deleted.")
+    ] = 0,
+) -> None:
+    """Delete sessions that ended (logged out, revoked or expired) with their refresh
+    tokens, and the used-up refresh tokens of live sessions that have expired anyway."""
+    purged = asyncio.run(_purge_sessions(utc_now() - timedelta(hours=older_than_hours)))
+    typer.echo(f"purged {purged} sessions")
 
 
 def main() -> None:

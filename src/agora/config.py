@@ -132,7 +132,11 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     jwt_secret_file: Path = Path(".agora/jwt-secret")
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
-    jwt_lifetime_seconds: int = Field(default=3600, ge=60)
+    # Access tokens are short-lived: a session that ends stops its tokens at once (the
+    # caller check reads it), and a token copied from a log is soon useless anyway.
+    jwt_lifetime_seconds: int = Field(default=900, ge=60)
+    # A session lives this long past its last refresh (each refresh token's lifetime).
+    refresh_token_lifetime_seconds: int = Field(default=30 * 86_400, ge=60)
     # How many verified tokens each process remembers (0: verify every time); TokenCodec.
     jwt_verified_tokens_kept: int = Field(default=10_000, ge=0)
 

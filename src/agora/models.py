@@ -7,7 +7,7 @@ from agora.chat.models import Conversation, Message
 from agora.db.idempotency import IdempotencyRecord
 from agora.posts.models import Comment, Post, Tag, post_tags
 from agora.shop.models import Order, OrderItem, Product
-from agora.users.models import User
+from agora.users.models import RefreshToken, User, UserSession
 from agora.wallet.models import LedgerEntry, Wallet
 
 __all__ = [
@@ -20,8 +20,10 @@ __all__ = [
     "OrderItem",
     "Post",
     "Product",
+    "RefreshToken",
     "Tag",
     "User",
+    "UserSession",
     "Wallet",
     "post_tags",
 ]

@@ -85,7 +85,7 @@ async def test_an_exhausted_pool_is_a_503_with_retry_after(
     settings: Settings, tiny_pool: Database
 ) -> None:
     app = create_app(settings, database=tiny_pool)
-    token = TokenCodec.from_settings(settings).issue(1).access_token
+    token = TokenCodec.from_settings(settings).issue(1, 1).access_token
     transport = httpx.ASGITransport(app=app)
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://agora.test") as client,
@@ -125,7 +125,7 @@ async def test_requests_survive_a_database_restart(
 )
 async def test_an_unreachable_database_is_a_503(url: str) -> None:
     settings = make_settings(url)
-    token = TokenCodec.from_settings(settings).issue(1).access_token
+    token = TokenCodec.from_settings(settings).issue(1, 1).access_token
     async with (
         Database.from_settings(settings) as database,
         app_client(settings, database) as client,
@@ -161,7 +161,7 @@ async def test_mariadb_refusing_more_connections_is_a_503(
         )
         await admin.execute(text(f"GRANT ALL ON `{database_url.database}`.* TO 'agora_one'@'%'"))
     limited = make_settings(database_url.set(username="agora_one", password=None))
-    token = TokenCodec.from_settings(limited).issue(1).access_token
+    token = TokenCodec.from_settings(limited).issue(1, 1).access_token
     try:
         async with (
             Database.from_settings(limited) as database,

@@ -11,7 +11,7 @@ from agora.config import Settings
 from agora.db.session import Database
 from agora.users.models import User
 from agora.users.passwords import PasswordHasher
-from tests.factories import PASSWORD, Accounts
+from tests.factories import PASSWORD, Accounts, current_session_id
 
 TOKEN = "/api/v1/auth/token"
 
@@ -28,9 +28,17 @@ async def test_login_by_username_or_email_in_any_case(
     response = await token_response(client, login, PASSWORD)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert set(body) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "refresh_expires_in",
+    }
     assert body["token_type"] == "bearer"
-    assert body["expires_in"] == 3600
+    assert body["expires_in"] == 900
+    assert body["refresh_expires_in"] == 30 * 86_400
+    assert response.headers["cache-control"] == "no-store"
     me = await client.get(
         "/api/v1/users/me", headers={"Authorization": f"Bearer {body['access_token']}"}
     )
@@ -85,7 +93,12 @@ async def test_malformed_login_forms_are_422(
 
 def forged_token(settings: Settings, **claims: object) -> str:
     now = datetime.now(UTC)
-    payload: dict[str, object] = {"sub": "1", "iat": now, "exp": now + timedelta(minutes=5)}
+    payload: dict[str, object] = {
+        "sub": "1",
+        "sid": 1,
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+    }
     payload.update(claims)
     payload = {name: value for name, value in payload.items() if value is not None}
     return jwt.encode(payload, settings.signing_secret(), algorithm="HS256")
@@ -104,24 +117,34 @@ async def test_bad_tokens_are_refused(
     client: httpx.AsyncClient, accounts: Accounts, settings: Settings
 ) -> None:
     user = await accounts.user()
-    sub = str(user.id)
+    other = await accounts.user()
+    sub, sid = str(user.id), await current_session_id(client, user.headers)
+    ended = await accounts.login(user.username)
+    ended_sid = await current_session_id(client, ended)
+    assert (await client.post("/api/v1/auth/logout", headers=ended)).status_code == 204
     past = datetime.now(UTC) - timedelta(hours=2)
-    unsigned = jwt.encode(
-        {"sub": sub, "iat": past, "exp": past + timedelta(days=9)}, key=None, algorithm="none"
-    )
+    claims = {"sub": sub, "sid": sid, "iat": past, "exp": past + timedelta(days=9)}
+    unsigned = jwt.encode(claims, key=None, algorithm="none")
     tokens = {
-        "expired": forged_token(settings, sub=sub, iat=past, exp=past + timedelta(minutes=5)),
+        "expired": forged_token(
+            settings, sub=sub, sid=sid, iat=past, exp=past + timedelta(minutes=5)
+        ),
         "alg none": unsigned,
         "alg none, no signature": unsigned.rsplit(".", 1)[0] + ".",
         "other secret": jwt.encode(
-            {"sub": sub, "iat": past, "exp": past + timedelta(days=9)},
-            "another-secret-of-32-characters-or-more",
-            algorithm="HS256",
+            claims, "another-secret-of-32-characters-or-more", algorithm="HS256"
         ),
-        "no exp": forged_token(settings, sub=sub, exp=None),
-        "no sub": forged_token(settings, sub=None),
-        "sub not an id": forged_token(settings, sub="ada"),
-        "unknown user": forged_token(settings, sub="987654321"),
+        "no exp": forged_token(settings, sub=sub, sid=sid, exp=None),
+        "no sub": forged_token(settings, sub=None, sid=sid),
+        "sub not an id": forged_token(settings, sub="ada", sid=sid),
+        "unknown user": forged_token(settings, sub="987654321", sid=sid),
+        "no session": forged_token(settings, sub=sub, sid=None),
+        "session not an id": forged_token(settings, sub=sub, sid=str(sid)),
+        "unknown session": forged_token(settings, sub=sub, sid=987654321),
+        "another user's session": forged_token(
+            settings, sub=sub, sid=await current_session_id(client, other.headers)
+        ),
+        "ended session": forged_token(settings, sub=sub, sid=ended_sid),
         "garbage": "not-a-jwt",
     }
     for name, token in tokens.items():
@@ -131,7 +154,7 @@ async def test_bad_tokens_are_refused(
         assert response.status_code == 401, name
         assert response.json()["code"] == "invalid_token", name
         assert response.headers["www-authenticate"] == "Bearer", name
-    valid = forged_token(settings, sub=sub)
+    valid = forged_token(settings, sub=sub, sid=sid)
     response = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {valid}"})
     assert response.status_code == 200
 
@@ -145,8 +168,11 @@ async def test_a_token_in_use_still_expires_on_time(
     """Verified tokens are remembered (TokenCodec), but their expiry is checked on
     every request: a token that worked a moment ago is refused from its exp second on."""
     user = await accounts.user()
+    sid = await current_session_id(client, user.headers)
     now = datetime.now(UTC).replace(microsecond=0)
-    token = forged_token(settings, sub=str(user.id), iat=now, exp=now + timedelta(minutes=5))
+    token = forged_token(
+        settings, sub=str(user.id), sid=sid, iat=now, exp=now + timedelta(minutes=5)
+    )
     headers = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 200
     expiry = (now + timedelta(minutes=5)).timestamp()

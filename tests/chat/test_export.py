@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.auth.tokens import TokenCodec
 from agora.config import Settings
 from agora.db.session import Database
 from agora.main import create_app
@@ -105,7 +104,7 @@ async def test_a_client_that_hangs_up_gives_the_connection_back(
     )
     async with Database.from_settings(small) as database:
         app = create_app(small, database=database)
-        token = TokenCodec.from_settings(settings).issue(ada.id).access_token
+        token = ada.headers["Authorization"].removeprefix("Bearer ")
         path = f"/api/v1/conversations/{conversation['id']}/export"
         received = await read_first_chunk_then_disconnect(app, path, token)
         assert 0 < len(received) < 8_000_000  # cut off well before the ~8 MB export ended

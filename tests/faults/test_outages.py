@@ -109,7 +109,7 @@ async def test_no_connection_left_on_the_server_is_a_503() -> None:
         crowded.start()
         settings = make_settings(crowded.url(), db_pool_timeout=1.0)
         await run_on_connection(settings.database_url, settings, migrations.upgrade)
-        token = TokenCodec.from_settings(settings).issue(1).access_token
+        token = TokenCodec.from_settings(settings).issue(1, 1).access_token
         dsn = crowded.url().set(drivername="postgresql").render_as_string()
         holders = [await asyncpg.connect(dsn) for _ in range(3)]
         async with (

@@ -9,3 +9,5 @@ class TokenResponse(OutputModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int
+    refresh_token: str
+    refresh_expires_in: int

@@ -1,4 +1,5 @@
-"""Access tokens: HS256/384/512 JWTs with a subject, an issue time and an expiry.
+"""Access tokens: short-lived HS256/384/512 JWTs with a subject (the user), the session
+they belong to (``sid``), an issue time and an expiry.
 
 PyJWT is told which algorithm to accept (so ``alg: none`` and algorithm confusion are
 refused) and which claims are required (it otherwise accepts a token without ``exp``).
@@ -8,8 +9,8 @@ A client sends the same token with every request until it expires, and verifying
 (BENCHMARKS.md, "Where the time goes"). So a token
 that passed is remembered, keyed by its exact text, with its subject and expiry: a later
 request with the very same token only checks the expiry again. A token that fails is
-never remembered, and whether the account may still act is the database's answer on
-every request (`TokenAuthenticator.authenticate`), never the cache's.
+never remembered, and whether the account and its session may still act is the
+database's answer on every request (`TokenAuthenticator.authenticate`), never the cache's.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from agora.db.types import MAX_ID
 if TYPE_CHECKING:
     from agora.config import Settings
 
-REQUIRED_CLAIMS = ["exp", "iat", "sub"]
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,11 @@ class IssuedToken:
 
 
 @dataclass(frozen=True, slots=True)
-class _Verified:
+class AccessClaims:
+    """What a verified access token says: whose it is and in which session."""
+
     user_id: int
+    session_id: int
     expires_at: float  # the exp claim: seconds since the epoch
 
 
@@ -50,7 +54,7 @@ class TokenCodec:
         self._algorithm = algorithm
         self.lifetime_seconds = lifetime_seconds
         # Verified tokens, oldest first; at most `verified_kept` (0: none, verify each time).
-        self._verified: dict[str, _Verified] = {}
+        self._verified: dict[str, AccessClaims] = {}
         self._verified_kept = verified_kept
 
     @classmethod
@@ -62,18 +66,19 @@ class TokenCodec:
             verified_kept=settings.jwt_verified_tokens_kept,
         )
 
-    def issue(self, user_id: int, *, now: datetime | None = None) -> IssuedToken:
+    def issue(self, user_id: int, session_id: int, *, now: datetime | None = None) -> IssuedToken:
         issued_at = now or datetime.now(UTC)
         claims = {
             "sub": str(user_id),
+            "sid": session_id,
             "iat": issued_at,
             "exp": issued_at + timedelta(seconds=self.lifetime_seconds),
         }
         token = jwt.encode(claims, self._secret, algorithm=self._algorithm)
         return IssuedToken(token, self.lifetime_seconds)
 
-    def user_id(self, token: str) -> int:
-        """The id of the user `token` was issued to, or `InvalidToken` (also once it has
+    def verify(self, token: str) -> AccessClaims:
+        """Whose `token` is and in which session, or `InvalidToken` (also once it has
         expired, remembered or not)."""
         verified = self._verified.get(token)
         if verified is None:
@@ -85,9 +90,9 @@ class TokenCodec:
         # PyJWT's own rule: a token is expired from its exp second on.
         if time.time() >= verified.expires_at:
             raise InvalidToken
-        return verified.user_id
+        return verified
 
-    def _verify(self, token: str) -> _Verified:
+    def _verify(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,
@@ -97,7 +102,9 @@ class TokenCodec:
             )
         except jwt.PyJWTError as error:
             raise InvalidToken from error
-        subject = claims["sub"]
+        subject, session = claims["sub"], claims["sid"]
         if not (isinstance(subject, str) and subject.isdecimal() and 0 < int(subject) <= MAX_ID):
             raise InvalidToken
-        return _Verified(int(subject), int(claims["exp"]))
+        if not (type(session) is int and 0 < session <= MAX_ID):
+            raise InvalidToken
+        return AccessClaims(int(subject), session, int(claims["exp"]))

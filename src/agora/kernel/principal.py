@@ -11,9 +11,11 @@ class Principal:
 
     Deliberately small: it is loaded on every authenticated request with a Core query of
     three columns (no ORM object, no identity map). Endpoints that need the account
-    itself load it through the users repository.
+    itself load it through the users repository. `session_id` is the sign-in the
+    request's token belongs to (None for a principal made otherwise, e.g. in a test).
     """
 
     id: int
     username: str
     is_superuser: bool
+    session_id: int | None = None

@@ -1,6 +1,13 @@
 """What the accounts feature refuses, each with its stable code."""
 
-from agora.kernel.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from agora.kernel.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+)
 
 
 class EmailTaken(Conflict):
@@ -43,3 +50,21 @@ class AdminsOnly(Forbidden):
     """Emails and account states are for admins to see and change."""
 
     default_detail = "Only admins can see or change whether an account is active."
+
+
+class InvalidGrant(DomainError):
+    """A refresh token that cannot be used, whatever the reason: the answer does not say
+    which (RFC 6749, 5.2)."""
+
+    default_code = "invalid_grant"
+    default_detail = "The refresh token is invalid, expired, used up or revoked."
+
+
+class RefreshTokenReused(InvalidGrant):
+    """A used-up refresh token presented again: evidence that it was stolen (RFC 9700,
+    4.14.2). Its session has been ended, and that must be kept although the request is
+    refused."""
+
+
+class SessionNotFound(NotFound):
+    default_detail = "Session not found."

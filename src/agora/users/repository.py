@@ -1,20 +1,21 @@
-"""All SQL about users."""
+"""All SQL about users and their sessions."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 
 from agora.db.keyset import Ordering
 from agora.db.repository import Repository
 from agora.db.search import SearchIndex, text_search
 from agora.kernel.principal import Principal
 from agora.users.errors import EmailTaken, UsernameTaken, UserNotFound
-from agora.users.models import User
+from agora.users.models import RefreshToken, User, UserSession
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from datetime import datetime
 
     from sqlalchemy import ColumnElement, Row
 
@@ -92,3 +93,104 @@ class UserRepository(Repository[User]):
         return await self.get_one_or_none(
             or_(User.username == normalized, User.email == normalized), include_deleted=True
         )
+
+
+_ACTIVE = (User.is_active.is_(True), User.deleted_at.is_(None))
+_LIVE_SESSION = (UserSession.revoked_at.is_(None), UserSession.expires_at > bindparam("now"))
+# The caller check of every authenticated request: the account is active and not
+# deleted, and the session its token names is live, in one statement.
+_PRINCIPAL_OF_SESSION = (
+    select(User.id, User.username, User.is_superuser)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.id == bindparam("session"), User.id == bindparam("id"))
+    .where(*_ACTIVE, *_LIVE_SESSION)
+)
+# A refresh token with what decides whether it may be used: its session and its account.
+_TOKEN_GRANT = (
+    select(
+        RefreshToken.used_at,
+        UserSession.id.label("session_id"),
+        UserSession.user_id,
+        and_(*_LIVE_SESSION).label("session_live"),
+        and_(*_ACTIVE).label("user_active"),
+    )
+    .join(UserSession, UserSession.id == RefreshToken.session_id)
+    .join(User, User.id == UserSession.user_id)
+    .where(RefreshToken.token_hash == bindparam("hash"))
+)
+# Uses up a token unless another request did first: the database decides, under the
+# row's lock, which of two concurrent refreshes wins.
+_USE_TOKEN = (
+    update(RefreshToken)
+    .where(RefreshToken.token_hash == bindparam("hash"), RefreshToken.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+)
+_EXTEND_SESSION = (
+    update(UserSession)
+    .where(UserSession.id == bindparam("session"))
+    .values(last_used_at=bindparam("now"), expires_at=bindparam("expires_at"))
+)
+NEWEST_SESSIONS_FIRST = Ordering("sessions", UserSession.created_at.desc(), UserSession.id.desc())
+
+
+class SessionRepository(Repository[UserSession]):
+    model = UserSession
+
+    async def get_principal_or_none(
+        self, user_id: int, session_id: int, now: datetime
+    ) -> Principal | None:
+        """The user as a `Principal` of the session, if the user is active and not
+        deleted and the session is theirs and neither revoked nor expired at `now`."""
+        parameters = {"id": user_id, "session": session_id, "now": now}
+        row = await self.fetch_row(_PRINCIPAL_OF_SESSION, parameters)
+        if row is None:
+            return None
+        return Principal(row.id, row.username, row.is_superuser, session_id)
+
+    async def add_refresh_token(self, session_id: int, token_hash: str, now: datetime) -> None:
+        self.session.add(RefreshToken(token_hash=token_hash, session_id=session_id, issued_at=now))
+        await self.flush()
+
+    async def get_grant_or_none(self, token_hash: str, now: datetime) -> Row[Any] | None:
+        """The refresh token's `used_at`, its session (`session_id`, `user_id`, whether
+        `session_live`) and whether its `user_active`; None for a token never issued."""
+        return await self.fetch_row(_TOKEN_GRANT, {"hash": token_hash, "now": now})
+
+    async def use_refresh_token(self, token_hash: str, now: datetime) -> bool:
+        """Mark the token used up; False when it already was."""
+        return await self.affected(_USE_TOKEN, {"hash": token_hash, "now": now}) == 1
+
+    async def extend(self, session_id: int, now: datetime, expires_at: datetime) -> None:
+        await self.affected(
+            _EXTEND_SESSION, {"session": session_id, "now": now, "expires_at": expires_at}
+        )
+
+    async def end(self, *where: ColumnElement[bool], now: datetime) -> int:
+        """Revoke the live sessions matching `where`; how many there were."""
+        ending = (
+            update(UserSession).where(*where, *_live_at(now)).values(revoked_at=now, expires_at=now)
+        )
+        return await self.affected(ending)
+
+    async def purge(self, ended_before: datetime, tokens_issued_before: datetime) -> int:
+        """Delete the sessions that ended before `ended_before` with their refresh
+        tokens, and the used-up tokens of live sessions issued before
+        `tokens_issued_before` (expired: presenting one is refused either way); how many
+        sessions were deleted."""
+        ended = select(UserSession.id).where(UserSession.expires_at < ended_before)
+        await self.affected(delete(RefreshToken).where(RefreshToken.session_id.in_(ended)))
+        await self.affected(
+            delete(RefreshToken).where(
+                RefreshToken.used_at.is_not(None), RefreshToken.issued_at < tokens_issued_before
+            )
+        )
+        return await self.affected(delete(UserSession).where(UserSession.expires_at < ended_before))
+
+
+def live_sessions_of(user_id: int, now: datetime) -> list[ColumnElement[bool]]:
+    """Filters of a user's sessions that are neither revoked nor expired at `now`."""
+    return [UserSession.user_id == user_id, *_live_at(now)]
+
+
+def _live_at(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (UserSession.revoked_at.is_(None), UserSession.expires_at > now)

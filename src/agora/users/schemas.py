@@ -109,3 +109,23 @@ class UserRef(OutputModel):
 
     id: int
     username: str
+
+
+class SessionView(OutputModel):
+    """A live sign-in of the caller's. `last_used_at`: when it last issued tokens (its
+    login or a refresh)."""
+
+    id: int
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    current: bool = Field(description="Whether this is the session of the calling token.")
+
+
+class SessionList(Page[SessionView]):
+    """A page of the caller's live sessions, newest first."""
+
+
+class SessionCursorList(CursorPage[SessionView]):
+    """A page of sessions after a cursor."""

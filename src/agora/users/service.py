@@ -19,6 +19,7 @@ from agora.users.errors import (
 from agora.users.models import User
 from agora.users.repository import OLDEST_FIRST, UserRepository, matching
 from agora.users.schemas import UserPrivate, UserPublic
+from agora.users.sessions import SessionService
 from agora.users.strength import ensure_not_guessable
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class UserService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.users = UserRepository(session)
+        self.sessions = SessionService(session)
 
     async def register(
         self, data: UserCreate, passwords: PasswordHasher, *, is_superuser: bool = False
@@ -117,6 +119,8 @@ class UserService:
     async def update(
         self, actor: Principal, user_id: int, data: UserUpdate, passwords: PasswordHasher
     ) -> UserPrivate:
+        """Change the fields sent. A new password ends every other session of the user
+        (all of them when an admin sets it); deactivating ends all of them."""
         user = await self.users.get(user_id)
         _ensure_can_manage(actor, user)
         changes = data.changes()
@@ -137,12 +141,21 @@ class UserService:
             async with without_database(self.session):
                 await ensure_not_guessable(password.get_secret_value(), names)
                 changes["hashed_password"] = await passwords.hash(password.get_secret_value())
-        return UserPrivate.model_validate(await self.users.update(user, changes))
+        updated = await self.users.update(user, changes)
+        if changes.get("is_active") is False:
+            await self.sessions.end_all(user_id)
+        elif "hashed_password" in changes:
+            await self.sessions.end_all(
+                user_id, keep=actor.session_id if actor.id == user_id else None
+            )
+        return UserPrivate.model_validate(updated)
 
     async def delete(self, actor: Principal, user_id: int) -> None:
+        """Soft delete, ending every session of the user."""
         user = await self.users.get(user_id)
         _ensure_can_manage(actor, user)
         await self.users.delete(user)
+        await self.sessions.end_all(user_id)
 
 
 def _ensure_can_manage(actor: Principal, user: User) -> None:
