@@ -1,7 +1,8 @@
 """The limit to compare agora against: the same endpoint with raw asyncpg.
 
 ``GET /api/v1/users/{user_id}`` does the same work as agora's: verify the bearer token
-(PyJWT, same options), check that the caller exists, is not deleted and is active, load
+(PyJWT, same options), check that the caller exists, is not deleted and is active and
+that the session the token names is theirs and live (one statement, as agora's), load
 the user, answer the private view for oneself and admins and the public view otherwise.
 Two queries per request, as in agora. The pool skips asyncpg's reset query on release
 (the queries leave no session state), so the baseline pays no round trip agora doesn't.
@@ -25,7 +26,12 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-CALLER = "SELECT is_active, is_superuser FROM users WHERE id = $1 AND deleted_at IS NULL"
+# The caller: an active account that is not deleted, in a live session of its own.
+CALLER = (
+    "SELECT u.is_superuser FROM users u JOIN user_sessions s ON s.user_id = u.id "
+    "WHERE u.id = $1 AND s.id = $2 AND u.is_active AND u.deleted_at IS NULL "
+    "AND s.revoked_at IS NULL AND s.expires_at > now()"
+)
 USER = (
     "SELECT id, username, full_name, created_at, email, is_active, is_superuser, updated_at "
     "FROM users WHERE id = $1 AND deleted_at IS NULL"
@@ -66,14 +72,14 @@ async def read_user(request: Request, user_id: int) -> JSONResponse:
             authorization[7:],
             request.app.state.secret,
             algorithms=["HS256"],
-            options={"require": ["exp", "iat", "sub"]},
+            options={"require": ["exp", "iat", "sub", "sid"]},
         )
-        caller_id = int(claims["sub"])
+        caller_id, session_id = int(claims["sub"]), int(claims["sid"])
     except (jwt.PyJWTError, ValueError):
         return _error(401, "The access token is invalid or has expired.", "invalid_token")
     async with request.app.state.pool.acquire() as connection:
-        caller = await connection.fetchrow(CALLER, caller_id)
-        if caller is None or not caller["is_active"]:
+        caller = await connection.fetchrow(CALLER, caller_id, session_id)
+        if caller is None:
             return _error(401, "The access token is invalid or has expired.", "invalid_token")
         row = await connection.fetchrow(USER, user_id)
     if row is None:
@@ -202,16 +208,16 @@ async def _transfer(request: Request) -> JSONResponse:
             authorization.removeprefix("Bearer "),
             request.app.state.secret,
             algorithms=["HS256"],
-            options={"require": ["exp", "iat", "sub"]},
+            options={"require": ["exp", "iat", "sub", "sid"]},
         )
-        sender = int(claims["sub"])
+        sender, session_id = int(claims["sub"]), int(claims["sid"])
     except (jwt.PyJWTError, ValueError):
         return _error(401, "The access token is invalid or has expired.", "invalid_token")
     data = await request.json()
     recipient, amount, note = data["to_user_id"], data["amount_cents"], data.get("note")
     active = "SELECT 1 FROM users WHERE id = $1 AND is_active AND deleted_at IS NULL"
     async with request.app.state.pool.acquire() as connection, connection.transaction():
-        if await connection.fetchval(active, sender) is None:
+        if await connection.fetchrow(CALLER, sender, session_id) is None:
             return _error(401, "The access token is invalid or has expired.", "invalid_token")
         if recipient == sender or await connection.fetchval(active, recipient) is None:
             return _error(422, "The recipient must be another active user.", "invalid_recipient")

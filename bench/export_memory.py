@@ -27,7 +27,6 @@ from typing import Any
 import asyncpg
 import httpx
 
-from agora.auth.tokens import TokenCodec
 from bench.harness import (
     RESULTS,
     Contender,
@@ -35,7 +34,9 @@ from bench.harness import (
     agora_contender,
     argument_parser,
     baseline_contender,
+    bearer_headers,
     bench_secret,
+    copy_users,
     create_migrated_database,
 )
 
@@ -57,12 +58,7 @@ async def seed(dsn: str, sizes: list[int], message_bytes: int | None) -> dict[in
     conversations = {size: uuid.uuid4() for size in [WARM_UP, *sizes]}
     connection = await asyncpg.connect(dsn)
     try:
-        await connection.execute(
-            "INSERT INTO users (id, email, username, hashed_password, is_active, is_superuser,"
-            " created_at, updated_at) VALUES (1, 'bench@example.com', 'bench', 'x', true,"
-            " false, $1, $1)",
-            now,
-        )
+        await copy_users(connection, 1, hashed_password="x")
         await connection.executemany(
             "INSERT INTO conversations (id, owner_id, title, message_count, created_at,"
             " updated_at) VALUES ($1, 1, $2, $3, $4, $4)",
@@ -162,8 +158,7 @@ def main() -> None:
 
     dsn = asyncio.run(create_migrated_database(DATABASE))
     conversations = asyncio.run(seed(dsn, sizes, args.message_bytes))
-    token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=3600).issue(1)
-    headers = {"Authorization": f"Bearer {token.access_token}"}
+    headers = bearer_headers(SECRET, 1)
     results = {
         contender.name: measure(contender, args.port, conversations, headers)
         for contender in contenders(dsn)

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 
 from agora.admin.seed import Seeder, SeedPlan
+from agora.auth.tokens import TokenCodec
 from agora.config import Settings
 from agora.db import migrations
 from agora.db.engine import run_on_connection
@@ -69,8 +70,9 @@ async def create_migrated_database(name: str) -> str:
 
 
 async def copy_users(connection: asyncpg.Connection, count: int, hashed_password: str) -> None:
-    """Users 1..`count` (``user{i}``, active, sharing one password hash), written with
-    COPY; the id sequence is moved past them."""
+    """Users 1..`count` (``user{i}``, active, sharing one password hash), each signed in
+    once (session i, live for two days: see `bearer_headers`), written with COPY; the id
+    sequences are moved past them."""
     now = datetime.now(UTC)
     await connection.copy_records_to_table(
         "users",
@@ -101,6 +103,19 @@ async def copy_users(connection: asyncpg.Connection, count: int, hashed_password
         ),
     )
     await connection.execute("SELECT setval('users_id_seq', $1)", count)
+    await connection.copy_records_to_table(
+        "user_sessions",
+        columns=["id", "user_id", "created_at", "last_used_at", "expires_at"],
+        records=((i, i, now, now, now + timedelta(days=2)) for i in range(1, count + 1)),
+    )
+    await connection.execute("SELECT setval('user_sessions_id_seq', $1)", count)
+
+
+def bearer_headers(secret: str, user_id: int) -> dict[str, str]:
+    """The auth header of user `user_id` in the session `copy_users` opened for it,
+    valid for a day."""
+    codec = TokenCodec(secret=secret, algorithm="HS256", lifetime_seconds=86_400)
+    return {"Authorization": f"Bearer {codec.issue(user_id, user_id).access_token}"}
 
 
 @asynccontextmanager
@@ -118,6 +133,7 @@ async def seed_users(dsn: str, count: int, hashed_password: str) -> None:
     async with connected(dsn) as connection:
         await copy_users(connection, count, hashed_password)
         await connection.execute("ANALYZE users")
+        await connection.execute("ANALYZE user_sessions")
 
 
 def random_id_paths(template: str, ids: int, count: int = 1000) -> list[str]:

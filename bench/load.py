@@ -38,7 +38,6 @@ from typing import Any
 import httpx
 from tests.postgres_server import PostgresServer
 
-from agora.auth.tokens import TokenCodec
 from agora.config import Settings
 from agora.db import migrations
 from agora.db.engine import run_on_connection
@@ -47,6 +46,7 @@ from bench.harness import (
     Server,
     agora_contender,
     argument_parser,
+    bearer_headers,
     bench_secret,
     connected,
     copy_users,
@@ -94,11 +94,7 @@ async def conversation_ids(dsn: str) -> dict[int, str]:
 
 
 def requests(conversations: dict[int, str], *, reads_only: bool = False) -> list[dict[str, Any]]:
-    codec = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400)
-    headers = {
-        user: {"Authorization": f"Bearer {codec.issue(user).access_token}"}
-        for user in conversations
-    }
+    headers = {user: bearer_headers(SECRET, user) for user in conversations}
     rng = random.Random(7)
     specs: list[dict[str, Any]] = []
     for _ in range(20_000):

@@ -16,12 +16,12 @@ import asyncio
 import json
 import statistics
 
-from agora.auth.tokens import TokenCodec
 from agora.users.passwords import PasswordHasher
 from bench.harness import (
     RESULTS,
     Server,
     agora_contender,
+    bearer_headers,
     bench_secret,
     create_migrated_database,
     finish_load,
@@ -44,12 +44,11 @@ async def seed(dsn: str) -> None:
 
 
 def writes() -> list[dict[str, object]]:
-    codec = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400)
     return [
         {
             "method": "POST",
             "path": "/api/v1/posts",
-            "headers": {"Authorization": f"Bearer {codec.issue(user).access_token}"},
+            "headers": bearer_headers(SECRET, user),
             "body": {"title": f"Post by {user}", "content": "Written during the benchmark."},
             "expect": 201,
         }

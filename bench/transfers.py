@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from agora.auth.tokens import TokenCodec
 from bench.harness import (
+    bearer_headers,
     bench_secret,
     compare_with_raw_asyncpg,
     copy_users,
@@ -55,8 +55,6 @@ def main() -> None:
 
     dsn = asyncio.run(create_migrated_database(DATABASE))
     asyncio.run(seed(dsn, args.users))
-    codec = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400)
-    tokens = {sender: codec.issue(sender).access_token for sender in range(1, args.senders + 1)}
     rng = random.Random(42)
     requests = []
     for _ in range(2000):
@@ -66,7 +64,7 @@ def main() -> None:
             {
                 "method": "POST",
                 "path": "/api/v1/wallet/transfers",
-                "headers": {"Authorization": f"Bearer {tokens[sender]}"},
+                "headers": bearer_headers(SECRET, sender),
                 "body": {"to_user_id": recipient, "amount_cents": 1},
                 "expect": 201,
             }

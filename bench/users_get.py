@@ -13,13 +13,13 @@ p50, no errors or timeouts.
 
 import asyncio
 
-from agora.auth.tokens import TokenCodec
 from agora.users.passwords import PasswordHasher
 from bench.harness import (
     RAW_ASYNCPG,
     Comparison,
     agora_contender,
     baseline_contender,
+    bearer_headers,
     bench_secret,
     compare,
     create_migrated_database,
@@ -47,8 +47,7 @@ async def create_database(users: int) -> str:
 
 def caller_headers() -> dict[str, str]:
     """The headers of every request: a bearer token of user 1, valid for a day."""
-    token = TokenCodec(secret=SECRET, algorithm="HS256", lifetime_seconds=86_400).issue(1)
-    return {"Authorization": f"Bearer {token.access_token}"}
+    return bearer_headers(SECRET, 1)
 
 
 def main() -> None:
