@@ -2,6 +2,7 @@
 the account changes that end sessions."""
 
 import asyncio
+import logging
 from datetime import timedelta
 
 import httpx
@@ -61,15 +62,20 @@ async def test_a_refresh_rotates_the_refresh_token_within_the_session(
 
 
 async def test_a_used_up_refresh_token_ends_its_whole_session(
-    client: httpx.AsyncClient, accounts: Accounts
+    client: httpx.AsyncClient, accounts: Accounts, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Reuse detection (RFC 9700, 4.14.2): the thief and the client alike are out."""
+    """Reuse detection (RFC 9700, 4.14.2): the thief and the client alike are out, and
+    the operator is told (without the token)."""
     user = await accounts.user()
     stolen = await accounts.grant(user.username)
     rotated = (await refresh(client, stolen["refresh_token"])).json()
 
-    reused = await refresh(client, stolen["refresh_token"])
+    with caplog.at_level(logging.WARNING, logger="agora.users.sessions"):
+        reused = await refresh(client, stolen["refresh_token"])
     assert (reused.status_code, reused.json()) == (400, INVALID_GRANT)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "agora.users.sessions"]
+    assert f"of user {user.id} ended" in warning
+    assert stolen["refresh_token"] not in warning
     assert reused.headers["cache-control"] == "no-store"
     for access_token in (stolen["access_token"], rotated["access_token"]):
         response = await client.get(ME, headers=bearer(access_token))

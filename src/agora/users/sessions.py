@@ -14,11 +14,13 @@ refreshes at once, signs in again; clients refresh one request at a time.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from agora.db.session import after_commit
 from agora.db.types import utc_now
 from agora.users.errors import InvalidGrant, RefreshTokenReused, SessionNotFound
 from agora.users.models import USER_AGENT_MAX_LENGTH, UserSession
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from agora.kernel.principal import Principal
 
 REFRESH_TOKEN_BYTES = 32
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,11 @@ class SessionService:
             raise InvalidGrant
         if grant.used_at is not None or not await self.sessions.use_refresh_token(token_hash, now):
             await self.sessions.end(UserSession.id == grant.session_id, now=now)
+            message = "a used-up refresh token was presented again: session %d of user %d ended"
+            after_commit(
+                self.sessions.session,
+                lambda: logger.warning(message, grant.session_id, grant.user_id),
+            )
             raise RefreshTokenReused
         expires_at = now + lifetime
         await self.sessions.extend(grant.session_id, now, expires_at)
