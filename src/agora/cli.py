@@ -15,6 +15,7 @@ import typer
 import uvicorn
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.admin.catalog import EXPORTABLE, IMPORTABLE, export_columns
 from agora.admin.seed import Seeder, SeedPlan
@@ -248,13 +249,17 @@ def export(
         asyncio.run(_export(table, chosen, file))
 
 
+async def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One unit of work on the configured database."""
+    async with Database.from_settings(get_settings()) as database:
+        return await database.run_in_transaction(work)
+
+
 async def _create_superuser(data: UserCreate) -> int:
-    settings = get_settings()
-    hasher = PasswordHasher.from_settings(settings)
-    async with Database.from_settings(settings) as database:
-        user = await database.run_in_transaction(
-            lambda session: UserService(session).register(data, hasher, is_superuser=True)
-        )
+    hasher = PasswordHasher.from_settings(get_settings())
+    user = await _in_transaction(
+        lambda session: UserService(session).register(data, hasher, is_superuser=True)
+    )
     return user.id
 
 
@@ -281,10 +286,9 @@ def create_superuser(
 
 
 async def _purge_keys(claimed_before: datetime) -> int:
-    async with Database.from_settings(get_settings()) as database:
-        return await database.run_in_transaction(
-            lambda session: IdempotencyRepository(session).purge(claimed_before)
-        )
+    return await _in_transaction(
+        lambda session: IdempotencyRepository(session).purge(claimed_before)
+    )
 
 
 @idempotency_app.command("purge")
@@ -299,14 +303,10 @@ def purge_idempotency_keys(
 
 
 async def _purge_sessions(ended_before: datetime) -> int:
-    settings = get_settings()
-    lifetime = timedelta(seconds=settings.refresh_token_lifetime_seconds)
-    async with Database.from_settings(settings) as database:
-        return await database.run_in_transaction(
-            lambda session: SessionService(session).purge(
-                ended_before=ended_before, lifetime=lifetime
-            )
-        )
+    lifetime = timedelta(seconds=get_settings().refresh_token_lifetime_seconds)
+    return await _in_transaction(
+        lambda session: SessionService(session).purge(ended_before=ended_before, lifetime=lifetime)
+    )
 
 
 @sessions_app.command("purge")
