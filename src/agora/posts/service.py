@@ -93,6 +93,12 @@ class PostService:
 
     async def create(self, author: Principal, data: PostCreate) -> PostRead:
         tags = await self.tags.named(data.tags)
+        tag_ids = {tag.id for tag in tags}
+        # Counted before the post is written: the author's row is then locked for the
+        # update first. Inserting the post first would take a shared lock on it (the
+        # foreign key's check), and two posts of one author upgrading theirs to write
+        # the count deadlock on MariaDB.
+        await self._count(author.id, Counted(), Counted(data.is_published, tag_ids))
         post = await self.posts.add(
             Post(
                 author_id=author.id,
@@ -101,9 +107,7 @@ class PostService:
                 is_published=data.is_published,
             )
         )
-        tag_ids = {tag.id for tag in tags}
         await self.posts.link(post, tag_ids)
-        await self._count(post.author_id, Counted(), Counted(post.is_published, tag_ids))
         return await self._reloaded(post, author)
 
     async def update(self, actor: Principal, post_id: int, data: PostUpdate) -> PostRead:
