@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora.admin.catalog import EXPORTABLE, IMPORTABLE, export_columns
 from agora.admin.seed import Seeder, SeedPlan
 from agora.admin.service import check_file, export_rows, import_file
+from agora.api.metrics import prepare_multiprocess_metrics
 from agora.api.streaming import stream_export
 from agora.config import InsecureSettingsError, get_settings
 from agora.db import migrations
@@ -67,6 +68,8 @@ def serve(
         get_settings().check_servable()
     except InsecureSettingsError as error:
         raise _fail(f"refusing to start: {error}") from error
+    if workers > 1 and not reload:
+        prepare_multiprocess_metrics()
     uvicorn.run(
         "agora.main:create_app",
         factory=True,

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from agora import __version__
 from agora.admin import router as admin
-from agora.api import health
+from agora.api import health, metrics
 from agora.api.edge import Edge
 from agora.api.errors import install_error_handlers
 from agora.api.hosts import AllowedHosts
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         async with Database.from_settings(settings) as app.state.database:
             settle_heap()
             yield
+        metrics.forget_this_process()
 
     app = FastAPI(
         title="agora",
@@ -98,4 +99,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in FEATURE_ROUTERS:
         include_routes(app, router, prefix=API_PREFIX)
     include_routes(app, health.router)
+    include_routes(app, metrics.router)
     return app

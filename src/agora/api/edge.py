@@ -9,15 +9,51 @@ A request naming a host not served here (`agora.api.hosts.AllowedHosts`) is 400
 the one declared. ``Cache-Control: no-store`` on every answer of the token endpoint, as
 OAuth 2 requires of responses that carry tokens (RFC 6749, 5.1): no cache in between
 keeps one.
+
+And the request metrics (`agora.telemetry.metrics`): requests in flight, and once a
+request is answered its count and duration under its route's template, its method and
+status. A request that no route matched (a 404 for an unknown path, a refused host) is
+not counted by route: a client choosing paths cannot add label values.
 """
+
+import time
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.api.errors import error_response
 from agora.api.hosts import AllowedHosts
+from agora.telemetry.metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter, Histogram
 
 _ALWAYS = ((b"x-content-type-options", b"nosniff"),)
 _NO_STORE = (*_ALWAYS, (b"cache-control", b"no-store"))
+# Methods counted as themselves; any other a client sends is counted as "other".
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class RequestMetrics:
+    """The request metrics, with each set of labels bound once (a `labels` lookup costs
+    about as much as the count itself)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str, int], Counter] = {}
+        self._durations: dict[tuple[str, str], Histogram] = {}
+
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in _METHODS else "other"
+        count = self._counts.get((route, method, status))
+        if count is None:
+            count = self._counts[route, method, status] = HTTP_REQUESTS.labels(
+                route, method, str(status)
+            )
+        duration = self._durations.get((route, method))
+        if duration is None:
+            duration = self._durations[route, method] = HTTP_DURATION.labels(route, method)
+        count.inc()
+        duration.observe(seconds)
 
 
 class Edge:
@@ -27,15 +63,20 @@ class Edge:
         self.app = app
         self.hosts = hosts
         self.no_store_paths = no_store_paths
+        self.metrics = RequestMetrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         added = _NO_STORE if scope["path"] in self.no_store_paths else _ALWAYS
+        started = time.perf_counter()
+        status = 500  # what the server answers if the app fails before it responds
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 # Appended, not set: no answer of this app sends either header itself.
                 message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
@@ -44,4 +85,13 @@ class Edge:
             refusal = error_response(400, "This host is not served here.", "invalid_host")
             await refusal(scope, receive, send_with_headers)
             return
-        await self.app(scope, receive, send_with_headers)
+        HTTP_IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            HTTP_IN_FLIGHT.dec()
+            # The router leaves the route it matched in the scope.
+            route = scope.get("route")
+            if route is not None:
+                seconds = time.perf_counter() - started
+                self.metrics.answered(route.path, scope["method"], status, seconds)

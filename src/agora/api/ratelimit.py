@@ -36,6 +36,7 @@ from limits.errors import StorageError
 
 from agora.api.routing import documents_errors
 from agora.kernel.errors import DomainError
+from agora.telemetry.metrics import RATE_LIMITED
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -164,6 +165,7 @@ class RateLimiter:
                     item, *identifiers
                 )
                 if refuse and not allowed:
+                    RATE_LIMITED.labels(identifiers[0]).inc()  # the limit's namespace
                     raise RateLimited(retry_after=await self._retry_after(item, identifiers))
         except StorageError as error:
             logger.warning("rate limits not applied: their storage is unavailable (%s)", error)

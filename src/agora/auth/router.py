@@ -16,6 +16,7 @@ from agora.api.schemas import not_found
 from agora.api.security import CurrentUser
 from agora.auth.schemas import TokenResponse
 from agora.auth.service import AuthService, Grant
+from agora.telemetry.metrics import LOGINS_FAILED
 from agora.users.errors import InvalidCredentials, RefreshTokenReused
 from agora.users.schemas import PASSWORD_MAX_LENGTH, SessionCursorList, SessionList
 from agora.users.service import UserService
@@ -122,6 +123,7 @@ async def issue_token(
     try:
         grant = await auth.login(username, password, user_agent)
     except InvalidCredentials:
+        LOGINS_FAILED.inc()
         await limiter.count_failed_login(username, address)
         raise
     return _token_response(grant)

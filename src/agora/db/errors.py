@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 ConstraintKind = Literal["unique", "foreign_key", "check", "not_null"]
 
 # PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available.
-_PG_RETRYABLE = frozenset({"40001", "40P01", "55P03"})
+_PG_RETRY_CAUSES = {"40001": "serialization", "40P01": "deadlock", "55P03": "lock_timeout"}
+_PG_RETRYABLE = frozenset(_PG_RETRY_CAUSES)
 _PG_CONSTRAINT_KINDS: dict[str, ConstraintKind] = {
     "23505": "unique",
     "23503": "foreign_key",
@@ -30,7 +31,8 @@ _PG_CONSTRAINT_KINDS: dict[str, ConstraintKind] = {
 }
 # MariaDB/MySQL: deadlock, lock wait timeout (rolls back only the statement, so the whole
 # transaction is redone), "record has changed since last read" (MariaDB snapshot isolation).
-_MYSQL_RETRYABLE = frozenset({1213, 1205, 1020})
+_MYSQL_RETRY_CAUSES = {1213: "deadlock", 1205: "lock_timeout", 1020: "serialization"}
+_MYSQL_RETRYABLE = frozenset(_MYSQL_RETRY_CAUSES)
 _MYSQL_CONSTRAINT_KINDS: dict[int, ConstraintKind] = {
     1062: "unique",
     1451: "foreign_key",
@@ -83,6 +85,21 @@ def is_retryable(error: BaseException) -> bool:
     if sqlstate is not None:
         return sqlstate in _PG_RETRYABLE
     return getattr(error.orig, "sqlite_errorname", None) in _SQLITE_RETRYABLE
+
+
+def retry_cause(error: BaseException) -> str:
+    """Why a unit of work is run again, as a metric's label: ``deadlock``,
+    ``serialization``, ``lock_timeout``, ``busy`` (SQLite's lock) or ``connection``
+    (lost or refused)."""
+    if isinstance(error, DBAPIError) and not error.connection_invalidated:
+        if (errno := _mysql_errno(error)) is not None:
+            return _MYSQL_RETRY_CAUSES.get(errno, "connection")
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if sqlstate is not None:
+            return _PG_RETRY_CAUSES.get(sqlstate, "connection")
+        if getattr(error.orig, "sqlite_errorname", None) in _SQLITE_RETRYABLE:
+            return "busy"
+    return "connection"
 
 
 def is_unavailable(error: BaseException) -> bool:

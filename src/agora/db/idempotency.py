@@ -48,6 +48,7 @@ from agora.db.repository import Repository
 from agora.db.session import after_failure
 from agora.db.types import BigId, UTCDateTime, utc_now
 from agora.kernel.errors import DomainError, ServiceUnavailable
+from agora.telemetry.metrics import IDEMPOTENT_REPLAYS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -203,6 +204,7 @@ async def run_once(
     if record.completed_at is not None:
         assert record.response_status is not None
         assert record.response_body is not None
+        IDEMPOTENT_REPLAYS.inc()
         return Outcome(record.response_status, record.response_body, replayed=True)
     if record.claim_token != key.token:
         raise IdempotencyInProgress

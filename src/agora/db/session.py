@@ -16,6 +16,7 @@ import inspect
 import itertools
 import logging
 import random
+import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -33,11 +34,15 @@ from agora.db.errors import (
     ReadOnlySessionError,
     is_retryable,
     is_unavailable,
+    retry_cause,
 )
+from agora.db.pools import report_pool
+from agora.telemetry.metrics import POOL_TIMEOUTS, POOL_WAIT, UNIT_RETRIES
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 
+    from prometheus_client import Counter, Histogram
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
     from agora.config import Settings
@@ -146,8 +151,17 @@ class SessionSource:
     # Its connections run in autocommit (PostgreSQL's read engines): a session on them
     # holds no database transaction, unless it asked for one (`Database.snapshot`).
     autocommit: bool = False
+    # What the engine is for, in the metrics (`agora.db.pools`).
+    role: str = "primary"
     # Closed sessions waiting for their next unit of work (see `acquire`).
     idle: list[AsyncSession] = field(default_factory=list)
+    # The role's metrics, bound once.
+    waits: Histogram = field(init=False)
+    timeouts: Counter = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "waits", POOL_WAIT.labels(self.role))  # frozen: set once
+        object.__setattr__(self, "timeouts", POOL_TIMEOUTS.labels(self.role))
 
     async def acquire(self) -> AsyncSession:
         """A session for one unit of work, once the gate lets it in; give it back with
@@ -196,12 +210,17 @@ class SessionSource:
             return
         if not gate.locked():
             await gate.acquire()  # free: returns at once, no timer needed
+            self.waits.observe(0.0)
             return
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.gate_timeout):
                 await gate.acquire()
         except TimeoutError:
+            self.timeouts.inc()
             raise DatabaseBusy from None
+        finally:
+            self.waits.observe(time.perf_counter() - started)
 
 
 @asynccontextmanager
@@ -231,16 +250,21 @@ async def without_database(session: AsyncSession) -> AsyncIterator[None]:
     del session.info[_GATE_RETURNED]
 
 
-def _gated_source(engine: AsyncEngine, settings: Settings, *, read_only: bool) -> SessionSource:
+def _gated_source(
+    engine: AsyncEngine, settings: Settings, *, read_only: bool, role: str
+) -> SessionSource:
     sessions = _sessionmaker(engine, sync_session_class=ReadOnlySession if read_only else Session)
     isolation = snapshot_isolation(engine)
     autocommit = read_only and reads_in_autocommit(engine.dialect.name)
+    report_pool(engine, role)
     if not isinstance(engine.pool, QueuePool):
         # e.g. SQLite in memory: one shared connection, nothing to queue for
-        return SessionSource(sessions, snapshot_isolation=isolation, autocommit=autocommit)
+        return SessionSource(
+            sessions, snapshot_isolation=isolation, autocommit=autocommit, role=role
+        )
     capacity = settings.db_pool_size + settings.db_max_overflow
     gate = asyncio.Semaphore(capacity)
-    return SessionSource(sessions, gate, settings.db_pool_timeout, isolation, autocommit)
+    return SessionSource(sessions, gate, settings.db_pool_timeout, isolation, autocommit, role)
 
 
 class Database:
@@ -272,10 +296,18 @@ class Database:
             update={"db_pool_size": settings.export_concurrency, "db_max_overflow": 0}
         )
         exports = create_engine(read_urls[0], export_pool, read_only=True)
+        reader_roles = (
+            [f"replica-{number}" for number in range(1, len(readers) + 1)]
+            if settings.database_replica_urls
+            else ["reader"]
+        )
         return cls(
-            _gated_source(primary, settings, read_only=False),
-            [_gated_source(r, settings, read_only=True) for r in readers],
-            exports=_gated_source(exports, export_pool, read_only=True),
+            _gated_source(primary, settings, read_only=False, role="primary"),
+            [
+                _gated_source(reader, settings, read_only=True, role=role)
+                for reader, role in zip(readers, reader_roles, strict=True)
+            ],
+            exports=_gated_source(exports, export_pool, read_only=True, role="exports"),
             owned_engines=[primary, *readers, exports],
             attempts=settings.db_transaction_attempts,
         )
@@ -366,6 +398,7 @@ class Database:
                     result = await work(session)
                 except Exception as error:
                     if attempt < self.attempts and _can_run_again(error):
+                        UNIT_RETRIES.labels(retry_cause(error)).inc()
                         run_again = True
                         continue
                     if is_unavailable(error):
@@ -379,6 +412,7 @@ class Database:
                         if is_unavailable(error):
                             raise CommitOutcomeUnknown from error
                         if attempt < self.attempts and is_retryable(error):
+                            UNIT_RETRIES.labels(retry_cause(error)).inc()
                             run_again = True
                             continue
                         raise

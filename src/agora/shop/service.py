@@ -27,6 +27,7 @@ from agora.shop.repository import (
     visible_to,
 )
 from agora.shop.schemas import MAX_QUANTITY, OrderRead, ProductRead
+from agora.telemetry.metrics import ORDERS_PAID
 from agora.wallet.service import WalletService
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ class ShopService:
             self.session,
             partial(logger.info, "order %d paid: %d cents by user %d", order.id, total, buyer.id),
         )
+        after_commit(self.session, ORDERS_PAID.inc)
         return await self.get_order(buyer, order.id)
 
     async def cancel_order(self, actor: Principal, order_id: int) -> OrderRead:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from agora.db.session import after_commit
 from agora.db.types import utc_now
+from agora.telemetry.metrics import REFRESH_TOKEN_REUSES
 from agora.users.errors import InvalidGrant, RefreshTokenReused, SessionNotFound
 from agora.users.models import USER_AGENT_MAX_LENGTH, UserSession
 from agora.users.repository import NEWEST_SESSIONS_FIRST, SessionRepository, live_sessions_of
@@ -108,6 +109,7 @@ class SessionService:
                 self.sessions.session,
                 lambda: logger.warning(message, grant.session_id, grant.user_id),
             )
+            after_commit(self.sessions.session, REFRESH_TOKEN_REUSES.inc)
             raise RefreshTokenReused
         expires_at = now + lifetime
         await self.sessions.extend(grant.session_id, now, expires_at)

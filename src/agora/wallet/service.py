@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from agora.db.session import after_commit
 from agora.kernel.errors import InvalidRecipient
+from agora.telemetry.metrics import TRANSFERS
 from agora.users.service import UserService
 from agora.wallet.errors import InsufficientFunds
 from agora.wallet.models import EntryKind
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 class WalletService:
     def __init__(self, session: AsyncSession) -> None:
+        self.session = session
         self.wallets = WalletRepository(session)
         self.ledger = LedgerRepository(session)
         self.users = UserService(session)
@@ -84,6 +87,7 @@ class WalletService:
                 _entry(EntryKind.TRANSFER, recipient_id, data.amount_cents, **parties),
             ]
         )
+        after_commit(self.session, TRANSFERS.inc)
         return LedgerEntryRead.model_validate(sent)
 
     async def reserve(self, user_id: int, amount: int) -> None:
