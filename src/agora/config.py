@@ -127,10 +127,11 @@ class Settings(BaseSettings):
     # them the client is the socket's peer and the header is ignored.
     trusted_proxies: list[str] = Field(default_factory=list)
 
-    # Required outside development. In development, when unset, a random secret is
-    # generated on first start and kept in `jwt_secret_file` (mode 0600).
     # A bearer token that /metrics requires when set (unset: anyone who reaches it).
     metrics_token: SecretStr | None = None
+
+    # Required outside development. In development, when unset, a random secret is
+    # generated on first start and kept in `jwt_secret_file` (mode 0600).
     jwt_secret: SecretStr | None = None
     jwt_secret_file: Path = Path(".agora/jwt-secret")
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
