@@ -5,7 +5,8 @@ On a shared VM the throughput of `bench.users_get` and `bench.product_get` moves
 ±20% from one round to the next; the number of instructions a request executes barely
 moves. Each app runs here in-process, called by an ASGI driver (no HTTP server, no load
 generator) with 64 requests in flight, under valgrind's callgrind, which counts only the
-measured requests.
+measured requests. agora logs as `agora serve` does in production: a JSON access line
+per request (the variant "no access lines" shows what they cost).
 
 A diagnostic beside those benchmarks, not a replacement: instructions are not time
 (cache misses, system calls and the HTTP server are not in the count), and under
@@ -18,6 +19,7 @@ would need many rounds. Needs valgrind (Debian package `valgrind`); ~4 minutes.
 
 import argparse
 import asyncio
+import logging.config
 import os
 import subprocess
 import sys
@@ -71,9 +73,14 @@ def build_app(name: str, endpoint: Endpoint) -> Any:
     """The contender's ASGI app, configured by the environment `main` gave the process."""
     if name == RAW_ASYNCPG:
         return getattr(baselines, endpoint.baseline_factory)()
+    from agora.config import get_settings
     from agora.main import create_app
+    from agora.telemetry.logs import logging_config
 
-    return create_app()
+    settings = get_settings()
+    # Logged as `agora serve` logs: an access line per request, to standard output.
+    logging.config.dictConfig(logging_config(settings.log_format_in_use(), settings.log_level))
+    return create_app(settings)
 
 
 async def drive(app: Any, endpoint: Endpoint, requests: int) -> dict[int, int]:
@@ -191,6 +198,7 @@ def main() -> None:
         baseline_contender(RAW_ASYNCPG, endpoint.baseline_factory, dsn, SECRET),
         agora,
     ]
+    contenders.append(agora.variant("agora, no access lines", AGORA_LOG_LEVEL="WARNING"))
     if endpoint.signed_in:
         contenders.append(
             agora.variant("agora, every token verified", AGORA_JWT_VERIFIED_TOKENS_KEPT="0")

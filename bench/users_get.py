@@ -17,6 +17,7 @@ from agora.users.passwords import PasswordHasher
 from bench.harness import (
     RAW_ASYNCPG,
     Comparison,
+    Contender,
     agora_contender,
     baseline_contender,
     bearer_headers,
@@ -62,6 +63,12 @@ def main() -> None:
         for path in random_id_paths("/api/v1/users/{}", args.users)
     ]
     agora = agora_contender(dsn, SECRET)
+    # agora as the README runs it in production: a JSON access line per request.
+    logged = Contender(
+        "agora, JSON access lines",
+        [part for part in agora.command if part != "--no-access-log"],
+        agora.environment,
+    )
     compare(
         Comparison(
             name="users_get",
@@ -69,6 +76,7 @@ def main() -> None:
             requests=requests,
             contenders=[
                 agora,
+                logged,
                 baseline_contender(RAW_ASYNCPG, "create_fastapi_app", dsn, SECRET),
                 baseline_contender("starlette+asyncpg", "create_starlette_app", dsn, SECRET),
                 agora.variant("agora, pool_pre_ping=true", AGORA_DB_POOL_PRE_PING="true"),

@@ -5,6 +5,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 
@@ -14,12 +15,15 @@ from tests.databases import free_port
 
 @asynccontextmanager
 async def serving(
-    settings: Settings, *, workers: int = 1, **environment: str
+    settings: Settings, *, workers: int = 1, log_file: Path | None = None, **environment: str
 ) -> AsyncIterator[str]:
     """The base URL of `agora serve --workers N` on `settings`' database with cheap
     hashing and `environment` (``AGORA_*`` values) on top, ready; stopped at the end,
-    which must be clean (no traceback)."""
+    which must be clean (no traceback). With `log_file`, the server logs every request
+    there (its standard output), else no access lines."""
     port = free_port()
+    access_log = "--access-log" if log_file is not None else "--no-access-log"
+    log_to = log_file.open("wb") if log_file is not None else None
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -29,7 +33,7 @@ async def serving(
         str(port),
         "--workers",
         str(workers),
-        "--no-access-log",
+        access_log,
         env={
             **os.environ,
             "AGORA_DATABASE_URL": settings.database_url,
@@ -39,7 +43,7 @@ async def serving(
             "AGORA_ARGON2_PARALLELISM": "1",
             **environment,
         },
-        stdout=asyncio.subprocess.DEVNULL,
+        stdout=log_to if log_to is not None else asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     base_url = f"http://127.0.0.1:{port}"
@@ -57,8 +61,16 @@ async def serving(
         yield base_url
     finally:
         process.terminate()
-        _, stderr = await process.communicate()
-        log = stderr.decode()
+        out, stderr = await process.communicate()
+        if log_to is not None:
+            log_to.close()
+            out = _read(log_to.name)
+        log = (out + stderr).decode()
         # uvicorn re-raises SIGTERM after a clean shutdown, so the exit code is -15.
         assert "Application shutdown complete" in log, log
         assert "Traceback" not in log, log
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()

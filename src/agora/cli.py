@@ -2,7 +2,6 @@
 manage users, their sessions and idempotency keys."""
 
 import asyncio
-import copy
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from agora.db.idempotency import IdempotencyRepository
 from agora.db.session import Database
 from agora.db.types import utc_now
 from agora.kernel.errors import DomainError
+from agora.telemetry.logs import logging_config
 from agora.users.passwords import PasswordHasher
 from agora.users.schemas import UserCreate
 from agora.users.service import UserService
@@ -64,8 +64,9 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
     """Serve the HTTP API with uvicorn."""
+    settings = get_settings()
     try:
-        get_settings().check_servable()
+        settings.check_servable()
     except InsecureSettingsError as error:
         raise _fail(f"refusing to start: {error}") from error
     if workers > 1 and not reload:
@@ -77,21 +78,15 @@ def serve(
         port=port,
         workers=None if reload else workers,
         reload=reload,
-        access_log=access_log,
-        log_config=_log_config(),
+        access_log=False,  # agora writes its own access line (agora.telemetry.logs)
+        log_config=logging_config(
+            settings.log_format_in_use(), settings.log_level, access_log=access_log
+        ),
         server_header=False,  # says nothing of what runs here
         # The app reads X-Forwarded-For itself, from AGORA_TRUSTED_PROXIES only (uvicorn
         # would trust it from 127.0.0.1 by default, where any local client can forge it).
         proxy_headers=False,
     )
-
-
-def _log_config() -> dict[str, Any]:
-    """uvicorn's logging, with agora's own loggers (``agora.*``) at INFO through the same
-    handler: what the service says of itself (a paid order, a busy pool) is seen."""
-    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["loggers"]["agora"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
 
 
 async def _with_connection(work: Callable[..., Awaitable[T]], *args: str) -> T:

@@ -22,6 +22,8 @@ PUBLISHED_JWT_SECRET = "agora-development-secret-do-not-use-in-production"  # no
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_BITS = 128
 
+LogFormat = Literal["json", "console"]
+
 
 def usable_cores() -> int:
     """The cores this process may run on (fewer than the machine's when it is pinned)."""
@@ -129,6 +131,20 @@ class Settings(BaseSettings):
 
     # A bearer token that /metrics requires when set (unset: anyone who reaches it).
     metrics_token: SecretStr | None = None
+    # One JSON object per line, or plain text for a terminal; unset, plain text in
+    # development and JSON otherwise (agora.telemetry.logs).
+    log_format: LogFormat | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Unhandled errors are reported to Sentry when a DSN is given (agora.telemetry.reports):
+    # under `environment` and "agora@<version>" unless these say otherwise; personal data
+    # (headers that authenticate, cookies, bodies, queries, local variables) only with
+    # `sentry_send_pii`.
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str | None = None
+    sentry_release: str | None = None
+    sentry_sample_rate: float = Field(default=1.0, ge=0, le=1)
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
+    sentry_send_pii: bool = False
 
     # Required outside development. In development, when unset, a random secret is
     # generated on first start and kept in `jwt_secret_file` (mode 0600).
@@ -182,6 +198,11 @@ class Settings(BaseSettings):
             return
         if (weakness := weakness_of(self.jwt_secret.get_secret_value())) is not None:
             raise InsecureSettingsError(f"AGORA_JWT_SECRET {weakness}")
+
+    def log_format_in_use(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return "console" if self.environment == "development" else "json"
 
     def signing_secret(self) -> str:
         """The secret that signs tokens: AGORA_JWT_SECRET, or in development the one kept

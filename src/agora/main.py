@@ -25,6 +25,7 @@ from agora.dashboard import router as dashboard
 from agora.db.session import Database
 from agora.posts import router as posts
 from agora.shop import router as shop
+from agora.telemetry.reports import start_error_reports
 from agora.users import router as users
 from agora.users.passwords import PasswordHasher
 from agora.wallet import router as wallet
@@ -66,6 +67,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     described by `settings`; with one, the caller owns it (tests, embedding)."""
     settings = settings or get_settings()
     settings.check_servable()
+    if settings.sentry_dsn is not None:
+        start_error_reports(
+            settings.sentry_dsn.get_secret_value(),
+            environment=settings.sentry_environment or settings.environment,
+            release=settings.sentry_release or f"agora@{__version__}",
+            sample_rate=settings.sentry_sample_rate,
+            traces_sample_rate=settings.sentry_traces_sample_rate,
+            send_pii=settings.sentry_send_pii,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

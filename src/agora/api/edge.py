@@ -14,6 +14,11 @@ And the request metrics (`agora.telemetry.metrics`): requests in flight, and onc
 request is answered its count and duration under its route's template, its method and
 status. A request that no route matched (a 404 for an unknown path, a refused host) is
 not counted by route: a client choosing paths cannot add label values.
+
+And the request's log context (`agora.telemetry.context`): its id, the client's
+``X-Request-ID`` when it is a sane one or a new one, sent back in ``X-Request-ID`` on
+every answer and carried by every log line of the request; and its access line
+(`agora.telemetry.logs.log_access`), written for every request, a refused one included.
 """
 
 import time
@@ -23,6 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.api.errors import error_response
 from agora.api.hosts import AllowedHosts
+from agora.telemetry.context import begin_request
+from agora.telemetry.logs import log_access
 from agora.telemetry.metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
 
 if TYPE_CHECKING:
@@ -69,29 +76,43 @@ class Edge:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        added = _NO_STORE if scope["path"] in self.no_store_paths else _ALWAYS
         started = time.perf_counter()
+        context = begin_request(_client_request_id(scope))
+        added = [
+            *(_NO_STORE if scope["path"] in self.no_store_paths else _ALWAYS),
+            (b"x-request-id", context.request_id.encode()),
+        ]
         status = 500  # what the server answers if the app fails before it responds
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                # Appended, not set: no answer of this app sends either header itself.
+                # Appended, not set: no answer of this app sends these headers itself.
                 message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
 
         if self.hosts.refuses(scope):
             refusal = error_response(400, "This host is not served here.", "invalid_host")
             await refusal(scope, receive, send_with_headers)
+            log_access(scope["method"], status, time.perf_counter() - started)
             return
         HTTP_IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
             HTTP_IN_FLIGHT.dec()
+            seconds = time.perf_counter() - started
             # The router leaves the route it matched in the scope.
             route = scope.get("route")
             if route is not None:
-                seconds = time.perf_counter() - started
+                context.route = route.path
                 self.metrics.answered(route.path, scope["method"], status, seconds)
+            log_access(scope["method"], status, seconds)
+
+
+def _client_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            return str(value.decode("latin-1"))
+    return None

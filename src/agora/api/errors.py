@@ -24,6 +24,7 @@ from agora.db.errors import (
     is_unavailable,
 )
 from agora.kernel.errors import DomainError
+from agora.telemetry.context import current_request
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +121,11 @@ def _internal_error(request: Request, error: Exception) -> JSONResponse:
     if is_unavailable(error):  # a driver's own error for a lost connection
         return _database_unreachable(request, error)
     # The server logs the traceback itself: Starlette re-raises after this response. Sent
-    # from outside every middleware, so it carries its own nosniff.
-    return error_response(
-        500, "Internal server error.", "internal_error", {"X-Content-Type-Options": "nosniff"}
-    )
+    # from outside every middleware, so it carries its own nosniff and request id.
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if (context := current_request()) is not None:
+        headers["X-Request-ID"] = context.request_id
+    return error_response(500, "Internal server error.", "internal_error", headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora.api.routing import API_PREFIX, READ_ONLY_METHODS, documents_errors, request_session
 from agora.kernel.errors import Forbidden, NotAuthenticated
 from agora.kernel.principal import Principal
+from agora.telemetry.context import current_request
 
 if TYPE_CHECKING:
     from agora.api.ratelimit import RateLimiter
@@ -59,6 +60,8 @@ class _BearerCaller(SecurityBase):
             return None
         authenticator: Authenticator = request.app.state.authenticator
         caller = await authenticator.authenticate(request_session(request), token)
+        if (context := current_request()) is not None:
+            context.user_id = caller.id
         if request.method not in READ_ONLY_METHODS:
             limiter: RateLimiter = request.app.state.rate_limiter
             await limiter.count_write(caller.id)

@@ -23,6 +23,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from agora.telemetry.context import count_statement
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
@@ -44,7 +46,13 @@ def _is_sqlite_memory(url: URL) -> bool:
 
 
 def _engine_options(url: URL, settings: Settings) -> dict[str, Any]:
-    options: dict[str, Any] = {"echo": settings.db_echo, "pool_pre_ping": settings.db_pool_pre_ping}
+    options: dict[str, Any] = {
+        "echo": settings.db_echo,
+        "pool_pre_ping": settings.db_pool_pre_ping,
+        # A statement's parameters (a password's hash, an email) stay out of the errors
+        # that are logged and reported.
+        "hide_parameters": True,
+    }
     if not _is_sqlite_memory(url):
         options.update(
             pool_size=settings.db_pool_size,
@@ -86,6 +94,16 @@ def _make_sqlite_transactional(engine: AsyncEngine, *, in_memory: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def count_statements(engine: AsyncEngine) -> None:
+    """Each statement the engine runs is counted for the request it runs for
+    (`agora.telemetry.context`). Through the dialect's events, which are consulted at
+    the driver call only: a connection event such as ``before_cursor_execute`` turns on
+    SQLAlchemy's event path at every step of every statement (BENCHMARKS.md, "Metrics
+    and logs")."""
+    for name in ("do_execute", "do_execute_no_params", "do_executemany"):
+        event.listen(engine.sync_engine, name, count_statement)
+
+
 def reads_in_autocommit(backend: str) -> bool:
     """Whether the read engines of `backend` run their connections in autocommit."""
     return backend == "postgresql"
@@ -113,6 +131,7 @@ def create_engine(url: str | URL, settings: Settings, *, read_only: bool = False
     elif read_only and backend == "sqlite":
         options["execution_options"] = {READ_ONLY_OPTION: True}
     engine = create_async_engine(parsed, **options)
+    count_statements(engine)
     if backend == "sqlite":
         _make_sqlite_transactional(engine, in_memory=_is_sqlite_memory(parsed))
     return engine
