@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     sentry_sample_rate: float = Field(default=1.0, ge=0, le=1)
     sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
     sentry_send_pii: bool = False
+    # OpenTelemetry traces of requests and statements, exported by OTLP as the OTEL_*
+    # variables say (agora.telemetry.traces).
+    tracing_enabled: bool = False
 
     # Required outside development. In development, when unset, a random secret is
     # generated on first start and kept in `jwt_secret_file` (mode 0600).

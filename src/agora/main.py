@@ -26,6 +26,7 @@ from agora.db.session import Database
 from agora.posts import router as posts
 from agora.shop import router as shop
 from agora.telemetry.reports import start_error_reports
+from agora.telemetry.traces import start_tracing
 from agora.users import router as users
 from agora.users.passwords import PasswordHasher
 from agora.wallet import router as wallet
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             traces_sample_rate=settings.sentry_traces_sample_rate,
             send_pii=settings.sentry_send_pii,
         )
+    if settings.tracing_enabled:
+        start_tracing("agora")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -110,4 +113,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         include_routes(app, router, prefix=API_PREFIX)
     include_routes(app, health.router)
     include_routes(app, metrics.router)
+    if settings.tracing_enabled:
+        trace_requests(app)
     return app
+
+
+def trace_requests(app: FastAPI) -> None:
+    """A span per request (none for each ASGI message; `agora.telemetry.traces`), with
+    the request id the edge of the app sent back (``http.response.header.x_request_id``).
+    Imported here, like the SDK, only by a service that traces."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app,
+        exclude_spans=["receive", "send"],
+        http_capture_headers_server_response=["x-request-id"],
+    )

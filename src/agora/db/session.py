@@ -38,6 +38,7 @@ from agora.db.errors import (
 )
 from agora.db.pools import report_pool
 from agora.telemetry.metrics import POOL_TIMEOUTS, POOL_WAIT, UNIT_RETRIES
+from agora.telemetry.traces import trace_statements
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
@@ -257,6 +258,8 @@ def _gated_source(
     isolation = snapshot_isolation(engine)
     autocommit = read_only and reads_in_autocommit(engine.dialect.name)
     report_pool(engine, role)
+    if settings.tracing_enabled:
+        trace_statements(engine.sync_engine, role)
     if not isinstance(engine.pool, QueuePool):
         # e.g. SQLite in memory: one shared connection, nothing to queue for
         return SessionSource(
