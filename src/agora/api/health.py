@@ -54,18 +54,39 @@ async def _schema_revision(database: Database) -> str | None:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    responses={503: {"description": "database unreachable or migrations not at head"}},
+    responses={
+        503: {
+            "description": "database_unavailable, migrations_pending, or database_busy "
+            "(a pool saturated for longer than the pool timeout)"
+        }
+    },
 )
 async def readyz(request: Request) -> Readiness | JSONResponse:
-    """200 when the database answers and its schema is at the latest migration."""
+    """200 when the database answers and its schema is at the latest migration, and no
+    pool has had requests waiting for a connection for longer than the pool timeout
+    (a saturated pool is told before any query, which would only queue behind them).
+    Each 503 says why in its ``code`` and ``detail``."""
     database: Database = request.app.state.database
+    timeout = request.app.state.settings.db_pool_timeout
+    if saturated := database.saturated_pools(longer_than=timeout):
+        waits = ", ".join(
+            f"the {role} pool for {seconds:.1f} s" for role, seconds in saturated.items()
+        )
+        detail = (
+            f"Requests have been waiting for a connection on {waits} (pool timeout {timeout:g} s)."
+        )
+        return _not_ready(detail, "database_busy")
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
             revision = await _schema_revision(database)
     except (DBAPIError, OSError, PoolTimeoutError, TimeoutError):
-        return error_response(503, "The database does not answer.", "database_unavailable")
+        return _not_ready("The database does not answer.", "database_unavailable")
     head = head_revision()
     if revision is None or revision != head:
         detail = f"The database is at revision {revision}, the code expects {head}."
-        return error_response(503, detail, "migrations_pending")
+        return _not_ready(detail, "migrations_pending")
     return Readiness(revision=revision)
+
+
+def _not_ready(detail: str, code: str) -> JSONResponse:
+    return error_response(503, detail, code, {"Retry-After": "1"})

@@ -132,6 +132,14 @@ async def _run(callbacks: list[AfterUnit]) -> None:
             logger.exception("a callback of a unit of work failed")
 
 
+@dataclass(slots=True)
+class Saturation:
+    """Who waits at the gate of a `SessionSource`, and since when someone has."""
+
+    waiting: int = 0
+    since: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class SessionSource:
     """Sessions on one engine, admitted through a fair gate as large as its pool.
@@ -156,6 +164,8 @@ class SessionSource:
     role: str = "primary"
     # Closed sessions waiting for their next unit of work (see `acquire`).
     idle: list[AsyncSession] = field(default_factory=list)
+    # How long units of work have been waiting at the gate without a break (`/readyz`).
+    saturation: Saturation = field(default_factory=Saturation)
     # The role's metrics, bound once.
     waits: Histogram = field(init=False)
     timeouts: Counter = field(init=False)
@@ -204,6 +214,13 @@ class SessionSource:
         finally:
             await self.release(session)
 
+    def saturated_for(self) -> float:
+        """Seconds for which someone has been waiting at the gate, without a moment
+        when no one was (0 when no one waits)."""
+        if self.saturation.waiting == 0:
+            return 0.0
+        return time.perf_counter() - self.saturation.since
+
     async def pass_gate(self) -> None:
         """Take a place at the gate, waiting at most the pool timeout (`DatabaseBusy`)."""
         gate = self.gate
@@ -214,6 +231,10 @@ class SessionSource:
             self.waits.observe(0.0)
             return
         started = time.perf_counter()
+        saturation = self.saturation
+        if saturation.waiting == 0:
+            saturation.since = started
+        saturation.waiting += 1
         try:
             async with asyncio.timeout(self.gate_timeout):
                 await gate.acquire()
@@ -221,6 +242,7 @@ class SessionSource:
             self.timeouts.inc()
             raise DatabaseBusy from None
         finally:
+            saturation.waiting -= 1
             self.waits.observe(time.perf_counter() - started)
 
 
@@ -284,11 +306,21 @@ class Database:
     ) -> None:
         self._writer = writer
         self._readers = itertools.cycle(readers)
+        self._all_readers = tuple(readers)
         # Long reads (`snapshot`) have a pool of their own: however many are streaming,
         # the requests' pools stay free. Without one, they share the first reader's.
         self._exports = exports or readers[0]
         self._owned_engines = tuple(owned_engines)
         self.attempts = attempts
+
+    def saturated_pools(self, longer_than: float) -> dict[str, float]:
+        """The request pools (the primary's and each reader's) on which no connection has
+        been free for more than `longer_than` seconds, by role, with how long."""
+        return {
+            source.role: seconds
+            for source in (self._writer, *self._all_readers)
+            if (seconds := source.saturated_for()) > longer_than
+        }
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
