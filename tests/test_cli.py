@@ -286,3 +286,20 @@ async def test_import_and_export_from_the_command_line(
     to_stdout = await agora("db", "export", "users")
     assert to_stdout.exit_code == 0
     assert "hashed_password" not in to_stdout.output
+
+
+@pytest.mark.dialects("postgresql", "mariadb")
+async def test_serve_refuses_workers_whose_pools_do_not_fit_the_server(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four workers with the default pools need 176 connections: more than PostgreSQL's
+    default 100 and MariaDB's 151 allow. Said before anything is served, with the fix."""
+    monkeypatch.setenv("AGORA_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    try:
+        result = await agora("serve", "--workers", "4")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "refusing to start: 4 workers need up to 176 connections" in result.output
+    assert "Lower the pools or the workers" in result.output

@@ -14,6 +14,7 @@ import typer
 import uvicorn
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.admin.catalog import EXPORTABLE, IMPORTABLE, export_columns
@@ -21,8 +22,9 @@ from agora.admin.seed import Seeder, SeedPlan
 from agora.admin.service import check_file, export_rows, import_file
 from agora.api.metrics import prepare_multiprocess_metrics
 from agora.api.streaming import stream_export
-from agora.config import InsecureSettingsError, get_settings
+from agora.config import InsecureSettingsError, Settings, get_settings
 from agora.db import migrations
+from agora.db.budget import connection_budgets, explain
 from agora.db.bulk import BulkLoadError, FileFormat
 from agora.db.engine import run_on_connection
 from agora.db.idempotency import IdempotencyRepository
@@ -69,6 +71,7 @@ def serve(
         settings.check_servable()
     except InsecureSettingsError as error:
         raise _fail(f"refusing to start: {error}") from error
+    _check_connection_budget(settings, 1 if reload else workers)
     if workers > 1 and not reload:
         prepare_multiprocess_metrics()
     uvicorn.run(
@@ -87,6 +90,19 @@ def serve(
         # would trust it from 127.0.0.1 by default, where any local client can forge it).
         proxy_headers=False,
     )
+
+
+def _check_connection_budget(settings: Settings, workers: int) -> None:
+    """Refuse to start when the workers' pools would not fit in a database server's
+    connections (agora.db.budget); a server that does not answer yet is not checked."""
+    try:
+        budgets = asyncio.run(connection_budgets(settings, workers))
+    except (OSError, DBAPIError) as error:
+        typer.secho(f"connection budget not checked: {error}", err=True, fg=typer.colors.YELLOW)
+        return
+    for budget in budgets:
+        if not budget.fits:
+            raise _fail(f"refusing to start: {explain(budget, workers, settings)}")
 
 
 async def _with_connection(work: Callable[..., Awaitable[T]], *args: str) -> T:

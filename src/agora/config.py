@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     # invalidated with the rest of the pool and the request retried (see agora.db.session).
     db_pool_pre_ping: bool = False
     db_echo: bool = False
+    # Connections `agora serve` leaves free on each database server for others (migrations,
+    # cron jobs, a console) when it checks that its workers' pools fit (agora.db.budget).
+    db_connections_reserved: int = Field(default=5, ge=0)
     # Whole-transaction attempts for deadlocks, serialization failures and dropped connections.
     db_transaction_attempts: int = Field(default=5, ge=1, le=20)
 
